@@ -1,0 +1,108 @@
+"""The `coordbot` command line (DESIGN.md's CLI contract).
+
+Only argparse is imported up front: each subcommand imports what it needs when it runs, so
+`coordbot ask` does not pay for Telegram, aiohttp or icalendar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> "module:function"; the function takes the parsed Namespace, returns an exit code.
+COMMANDS = {
+    "run": "bot.app:cmd_run",
+    "ask": "bot.cli_query:cmd_ask",
+    "events": "bot.cli_query:cmd_events",
+    "ics": "bot.cli_ics:cmd_ics",
+    "registry": "bot.cli_registry:cmd_registry",
+    "remind": "bot.cli_delivery:cmd_remind",
+    "broadcast": "bot.cli_delivery:cmd_broadcast",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="coordbot", description="Assistant for the U4SSC implementation programme in Norway."
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="TOML config file (default: $COORDBOT_CONFIG)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("run", help="run the bot: chat, scheduler, delivery and calendar server")
+
+    ask = sub.add_parser("ask", help="answer one question from the registry")
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    ask.add_argument("--now", metavar="ISO8601", help="answer as if it were this time")
+    ask.add_argument("--lang", choices=("en", "nb"), help="answer in this language")
+    ask.add_argument("question", nargs=argparse.REMAINDER, metavar="QUESTION")
+
+    events = sub.add_parser("events", help="list events, deadlines and milestones")
+    events.add_argument("--json", action="store_true", help="print a JSON list")
+
+    ics = sub.add_parser("ics", help="calendar feeds and invites")
+    ics_sub = ics.add_subparsers(dest="ics_command", metavar="ACTION", required=True)
+    feed = ics_sub.add_parser("feed", help="print a subscription calendar")
+    feed.add_argument("--audience", metavar="NAME", help="only this audience's events")
+    feed.add_argument("--municipality", metavar="NAME", help="only this municipality's events")
+    feed.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    feed.add_argument("--links", action="store_true", help="print the feeds' subscription links")
+    invite = ics_sub.add_parser("invite", help="an iMIP invite (RFC 6047) for one event")
+    invite.add_argument("event_key", metavar="EVENT_KEY")
+    target = invite.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="ADDR", help="the recipient's address")
+    target.add_argument("--audience", metavar="NAME", help="every member of an audience")
+    invite.add_argument("--cancel", action="store_true", help="a CANCEL instead of a REQUEST")
+    invite.add_argument("--send", action="store_true", help="send through the SMTP server")
+
+    registry = sub.add_parser("registry", help="check, import or export the registry")
+    reg_sub = registry.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
+    check = reg_sub.add_parser("check", help="data-quality report")
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    imp = reg_sub.add_parser("import", help="import a CSV file atomically")
+    imp.add_argument("file", metavar="FILE")
+    exp = reg_sub.add_parser("export", help="export the registry as CSV")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    remind = sub.add_parser("remind", help="reminders")
+    remind_sub = remind.add_subparsers(dest="remind_command", metavar="ACTION", required=True)
+    plan = remind_sub.add_parser("plan", help="what reminders go out when, to whom")
+    plan.add_argument("--now", metavar="ISO8601", help="plan as if it were this time")
+
+    broadcast = sub.add_parser("broadcast", help="send a message to an audience")
+    broadcast.add_argument("--audience", metavar="NAME", required=True)
+    broadcast.add_argument("--channel", default="telegram,email", metavar="telegram,email")
+    broadcast.add_argument("--subject", metavar="S")
+    body = broadcast.add_mutually_exclusive_group(required=True)
+    body.add_argument("--text", metavar="T")
+    body.add_argument("--file", metavar="F")
+    broadcast.add_argument("--dry-run", action="store_true", help="show what would be sent")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coordbot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module_name, func_name = COMMANDS[args.command].split(":")
+    from bot.config import ConfigError
+    from bot.registry_data import RegistryFileError
+
+    try:
+        command = getattr(importlib.import_module(module_name), func_name)
+        return int(command(args))
+    except (ConfigError, RegistryFileError) as exc:
+        print(f"coordbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Configuration: a TOML file read into frozen dataclasses, every key overridable from the
+environment as COORDBOT_<SECTION>_<KEY> (lists comma-separated)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "COORDBOT_"
+CONFIG_ENV = "COORDBOT_CONFIG"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration file or environment variable that cannot be used."""
+
+
+def default_database_url() -> str:
+    """SQLite file under the user's data directory (XDG), created on first use."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'coordbot' / 'coordbot.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """[bot]: storage, time and who may use the directory."""
+
+    database_url: str = ""
+    data_file: str = ""
+    timezone: str = "Europe/Oslo"
+    now: str = ""
+    default_language: str = "en"
+    directory_access: str = "open"
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """[telegram]: the chat transport."""
+
+    token: str = ""
+    api_base_url: str = ""
+    coordinators: tuple[int, ...] = ()
+    questions_per_minute: int = 20
+    poll_timeout: int = 30
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """[email]: the SMTP server mail goes out through."""
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    from_address: str = "coordbot@localhost"
+    from_name: str = "U4SSC Norge - coordbot"
+    timeout: float = 60.0
+    max_retries: int = 5
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """[calendar]: feeds, invites and the calendar web server."""
+
+    listen: str = "127.0.0.1:8080"
+    public_base_url: str = ""
+    feed_token: str = ""
+    public_feeds: bool = True
+    refresh_interval_hours: int = 12
+    alarm_minutes: int = 0
+    organizer_name: str = "U4SSC Norge"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    bot: BotConfig = field(default_factory=BotConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        return self.bot.database_url or default_database_url()
+
+    @property
+    def data_file(self) -> Path:
+        """The registry seed file (data/registry.toml unless configured)."""
+        return (
+            Path(self.bot.data_file) if self.bot.data_file else REPO_ROOT / "data" / "registry.toml"
+        )
+
+
+def _convert(raw: Any, annotation: Any, where: str) -> Any:
+    """Convert a TOML or environment value to the field's declared type."""
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        (item_type, _ellipsis) = typing.get_args(annotation)
+        items = raw
+        if isinstance(raw, str):
+            items = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {raw!r}")
+        return tuple(_convert(item, item_type, where) for item in items)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return None if raw in ("", None) else _convert(raw, args[0], where)
+    if annotation is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+    if annotation in (int, float):
+        if isinstance(raw, bool):
+            raise ConfigError(f"{where}: expected a number, got {raw!r}")
+        try:
+            return annotation(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
+    if annotation is str:
+        if not isinstance(raw, str | int | float):
+            raise ConfigError(f"{where}: expected text, got {raw!r}")
+        return str(raw)
+    raise ConfigError(f"{where}: unsupported setting type {annotation!r}")
+
+
+def _build_section(cls: type, values: Mapping[str, Any], env: Mapping[str, str], name: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"[{name}]: unknown key(s): {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        env_name = f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
+        if env_name in env:
+            kwargs[f.name] = _convert(env[env_name], hints[f.name], env_name)
+        elif f.name in values:
+            kwargs[f.name] = _convert(values[f.name], hints[f.name], f"[{name}] {f.name}")
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (if any) and apply COORDBOT_* environment overrides."""
+    env = os.environ if env is None else env
+    path = path or env.get(CONFIG_ENV) or None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    hints = typing.get_type_hints(Config)
+    unknown = set(data) - set(hints)
+    if unknown:
+        raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+    sections = {}
+    for name, section_cls in hints.items():
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        sections[name] = _build_section(section_cls, values, env, name)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if config.email.security not in ("starttls", "tls", "none"):
+        raise ConfigError("email.security must be starttls, tls or none")
+    if config.bot.directory_access not in ("open", "known"):
+        raise ConfigError("bot.directory_access must be open or known")
+    if config.bot.default_language not in ("en", "nb"):
+        raise ConfigError("bot.default_language must be en or nb")

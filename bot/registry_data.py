@@ -1,0 +1,442 @@
+"""The registry as plain, immutable data, and the reader of the hand-edited data/registry.toml.
+
+`RegistryData` is the one shape the registry has outside the database: the TOML seed, CSV
+import/export and the in-memory snapshot the answer engine searches all use it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+EVENT_KINDS = ("meeting", "deadline", "milestone")
+
+
+class RegistryFileError(ValueError):
+    """A registry file that cannot be loaded; `problems` lists every problem with its place."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class MunicipalityRec:
+    """A municipality."""
+
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    email_domain: str | None = None
+    batch: int | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationRec:
+    """An organisation or body."""
+
+    key: str
+    name: str
+    name_en: str | None = None
+    aliases: tuple[str, ...] = ()
+    municipality: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleTypeRec:
+    """A kind of role, its names and the words people use for it."""
+
+    key: str
+    name_en: str
+    name_nb: str
+    terms: tuple[str, ...] = ()
+
+    def name(self, lang: str) -> str:
+        """The role's name in `lang` (en or nb)."""
+        return self.name_nb if lang == "nb" else self.name_en
+
+
+@dataclass(frozen=True)
+class RoleRec:
+    """One role held by a person."""
+
+    role: str
+    municipality: str | None = None
+    organisation: str | None = None
+    title: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonRec:
+    """A person and the roles they hold."""
+
+    key: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    roles: tuple[RoleRec, ...] = ()
+
+
+@dataclass(frozen=True)
+class AudienceRec:
+    """An audience: municipalities (everyone with a role there) and named people."""
+
+    key: str
+    name_en: str
+    name_nb: str
+    aliases: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+    def name(self, lang: str) -> str:
+        """The audience's name in `lang`."""
+        return self.name_nb if lang == "nb" else self.name_en
+
+
+@dataclass(frozen=True)
+class EventRec:
+    """A meeting, deadline or milestone. `start`/`end` are both dates (all-day; `end` inclusive)
+    or both aware datetimes; `end` None means a single day or an instant."""
+
+    key: str
+    kind: str
+    title_en: str
+    title_nb: str
+    start: date | datetime
+    end: date | datetime | None = None
+    location: str | None = None
+    description_en: str | None = None
+    description_nb: str | None = None
+    audiences: tuple[str, ...] = ()
+    contact_roles: tuple[str, ...] = ()
+    source: str | None = None
+    sequence: int = 0
+    cancelled: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def all_day(self) -> bool:
+        """True when the item has dates, not times."""
+        return not isinstance(self.start, datetime)
+
+    @property
+    def start_date(self) -> date:
+        """The (local) date the item starts on."""
+        return self.start.date() if isinstance(self.start, datetime) else self.start
+
+    @property
+    def end_date(self) -> date:
+        """The (local) date the item ends on, inclusive."""
+        end = self.end if self.end is not None else self.start
+        return end.date() if isinstance(end, datetime) else end
+
+    def title(self, lang: str) -> str:
+        """The title in `lang`."""
+        return self.title_nb if lang == "nb" else self.title_en
+
+    def description(self, lang: str) -> str | None:
+        """The description in `lang`, falling back to the other language."""
+        if lang == "nb":
+            return self.description_nb or self.description_en
+        return self.description_en or self.description_nb
+
+
+@dataclass(frozen=True)
+class RegistryData:
+    """The whole registry as immutable records, with lookups by key."""
+
+    municipalities: tuple[MunicipalityRec, ...] = ()
+    organisations: tuple[OrganisationRec, ...] = ()
+    role_types: tuple[RoleTypeRec, ...] = ()
+    people: tuple[PersonRec, ...] = ()
+    audiences: tuple[AudienceRec, ...] = ()
+    events: tuple[EventRec, ...] = ()
+    timezone: str = "Europe/Oslo"
+    version: int = field(default=0, compare=False)
+
+    @cached_property
+    def municipality_by_key(self) -> dict[str, MunicipalityRec]:
+        """Municipalities by key."""
+        return {m.key: m for m in self.municipalities}
+
+    @cached_property
+    def organisation_by_key(self) -> dict[str, OrganisationRec]:
+        """Organisations by key."""
+        return {o.key: o for o in self.organisations}
+
+    @cached_property
+    def role_type_by_key(self) -> dict[str, RoleTypeRec]:
+        """Role types by key."""
+        return {r.key: r for r in self.role_types}
+
+    @cached_property
+    def person_by_key(self) -> dict[str, PersonRec]:
+        """People by key."""
+        return {p.key: p for p in self.people}
+
+    @cached_property
+    def audience_by_key(self) -> dict[str, AudienceRec]:
+        """Audiences by key."""
+        return {a.key: a for a in self.audiences}
+
+    @cached_property
+    def event_by_key(self) -> dict[str, EventRec]:
+        """Events by key."""
+        return {e.key: e for e in self.events}
+
+    def audience_members(self, audience_key: str) -> list[PersonRec]:
+        """Everyone an audience reaches: its named people plus everyone with a role in one of
+        its municipalities, each once, in registry order."""
+        audience = self.audience_by_key[audience_key]
+        places = set(audience.municipalities)
+        named = set(audience.people)
+        return [
+            p
+            for p in self.people
+            if p.key in named or any(r.municipality in places for r in p.roles if r.municipality)
+        ]
+
+    def holders(
+        self, role: str, *, municipality: str | None = None, organisation: str | None = None
+    ) -> list[PersonRec]:
+        """People holding `role`, optionally at a municipality and/or organisation."""
+        return [
+            p
+            for p in self.people
+            if any(
+                r.role == role
+                and (municipality is None or r.municipality == municipality)
+                and (organisation is None or r.organisation == organisation)
+                for r in p.roles
+            )
+        ]
+
+
+# --- reading data/registry.toml ------------------------------------------------------------
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _moment(value: Any, zone: ZoneInfo, where: str, problems: list[str]) -> date | datetime | None:
+    """TOML dates stay dates (all-day); local date-times get the registry's zone."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, time):
+        problems.append(f"{where}: a time without a date")
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            problems.append(f"{where}: {value!r} is not an ISO 8601 date or date-time")
+            return None
+        return _moment(parsed, zone, where, problems)
+    problems.append(f"{where}: {value!r} is not a date")
+    return None
+
+
+def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
+    """Build RegistryData from a parsed TOML document, checking every reference; raises
+    RegistryFileError listing all problems (nothing is half-loaded)."""
+    problems: list[str] = []
+    tz_name = str(doc.get("meta", {}).get("timezone", "Europe/Oslo"))
+    try:
+        zone = ZoneInfo(tz_name)
+    except Exception:
+        raise RegistryFileError(
+            source, [f"[meta] timezone: unknown time zone {tz_name!r}"]
+        ) from None
+
+    def need(entry: dict[str, Any], name: str, where: str) -> str:
+        value = entry.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}: missing {name}")
+            return ""
+        return value
+
+    role_types = tuple(
+        RoleTypeRec(
+            need(r, "key", f"role #{i}"),
+            need(r, "name_en", f"role #{i}"),
+            need(r, "name_nb", f"role #{i}"),
+            _strings(r.get("terms")),
+        )
+        for i, r in enumerate(doc.get("role", []), 1)
+    )
+    municipalities = tuple(
+        MunicipalityRec(
+            need(m, "key", f"municipality #{i}"),
+            need(m, "name", f"municipality #{i}"),
+            _strings(m.get("aliases")),
+            m.get("email_domain"),
+            m.get("batch"),
+        )
+        for i, m in enumerate(doc.get("municipality", []), 1)
+    )
+    organisations = tuple(
+        OrganisationRec(
+            need(o, "key", f"organisation #{i}"),
+            need(o, "name", f"organisation #{i}"),
+            o.get("name_en"),
+            _strings(o.get("aliases")),
+            o.get("municipality"),
+            o.get("url"),
+        )
+        for i, o in enumerate(doc.get("organisation", []), 1)
+    )
+    people = []
+    for i, p in enumerate(doc.get("person", []), 1):
+        where = f"person #{i} ({p.get('key', '?')})"
+        roles = tuple(
+            RoleRec(
+                need(r, "role", f"{where} role #{j}"),
+                r.get("municipality"),
+                r.get("organisation"),
+                r.get("title"),
+                r.get("source"),
+            )
+            for j, r in enumerate(p.get("roles", []), 1)
+        )
+        people.append(
+            PersonRec(
+                need(p, "key", where), need(p, "name", where), p.get("email"), p.get("phone"), roles
+            )
+        )
+    audiences = tuple(
+        AudienceRec(
+            need(a, "key", f"audience #{i}"),
+            need(a, "name_en", f"audience #{i}"),
+            need(a, "name_nb", f"audience #{i}"),
+            _strings(a.get("aliases")),
+            _strings(a.get("municipalities")),
+            _strings(a.get("people")),
+        )
+        for i, a in enumerate(doc.get("audience", []), 1)
+    )
+    events = []
+    for i, e in enumerate(doc.get("event", []), 1):
+        where = f"event #{i} ({e.get('key', '?')})"
+        start = _moment(e.get("start"), zone, f"{where} start", problems)
+        end = _moment(e.get("end"), zone, f"{where} end", problems)
+        if start is None:
+            problems.append(f"{where}: missing start")
+            continue
+        if end is not None and isinstance(start, datetime) != isinstance(end, datetime):
+            problems.append(f"{where}: start and end must both be dates or both date-times")
+        elif end is not None and end < start:
+            problems.append(f"{where}: end is before start")
+        kind = e.get("kind", "")
+        if kind not in EVENT_KINDS:
+            problems.append(f"{where}: kind must be one of {', '.join(EVENT_KINDS)}")
+        events.append(
+            EventRec(
+                key=need(e, "key", where),
+                kind=kind,
+                title_en=need(e, "title_en", where),
+                title_nb=need(e, "title_nb", where),
+                start=start,
+                end=end,
+                location=e.get("location"),
+                description_en=e.get("description_en"),
+                description_nb=e.get("description_nb"),
+                audiences=_strings(e.get("audiences")),
+                contact_roles=_strings(e.get("contact_roles")),
+                source=e.get("source"),
+                sequence=int(e.get("sequence", 0)),
+                cancelled=bool(e.get("cancelled", False)),
+            )
+        )
+    data = RegistryData(
+        municipalities, organisations, role_types, tuple(people), audiences, tuple(events), tz_name
+    )
+    problems.extend(reference_problems(data))
+    if problems:
+        raise RegistryFileError(source, problems)
+    return data
+
+
+def reference_problems(data: RegistryData) -> list[str]:
+    """Duplicate keys and references to keys that do not exist."""
+    problems: list[str] = []
+    for label, records in (
+        ("municipality", data.municipalities),
+        ("organisation", data.organisations),
+        ("role", data.role_types),
+        ("person", data.people),
+        ("audience", data.audiences),
+        ("event", data.events),
+    ):
+        seen: set[str] = set()
+        for rec in records:
+            if rec.key in seen:
+                problems.append(f"{label} {rec.key!r}: key used twice")
+            seen.add(rec.key)
+    places, orgs = data.municipality_by_key, data.organisation_by_key
+    for org in data.organisations:
+        if org.municipality and org.municipality not in places:
+            problems.append(f"organisation {org.key!r}: unknown municipality {org.municipality!r}")
+    for person in data.people:
+        for role in person.roles:
+            if role.role not in data.role_type_by_key:
+                problems.append(f"person {person.key!r}: unknown role {role.role!r}")
+            if role.municipality and role.municipality not in places:
+                problems.append(
+                    f"person {person.key!r}: unknown municipality {role.municipality!r}"
+                )
+            if role.organisation and role.organisation not in orgs:
+                problems.append(
+                    f"person {person.key!r}: unknown organisation {role.organisation!r}"
+                )
+    for audience in data.audiences:
+        problems += [
+            f"audience {audience.key!r}: unknown municipality {m!r}"
+            for m in audience.municipalities
+            if m not in places
+        ]
+        problems += [
+            f"audience {audience.key!r}: unknown person {p!r}"
+            for p in audience.people
+            if p not in data.person_by_key
+        ]
+    for ev in data.events:
+        problems += [
+            f"event {ev.key!r}: unknown audience {a!r}"
+            for a in ev.audiences
+            if a not in data.audience_by_key
+        ]
+        problems += [
+            f"event {ev.key!r}: unknown role {r!r}"
+            for r in ev.contact_roles
+            if r not in data.role_type_by_key
+        ]
+    return problems
+
+
+def load_registry_file(path: Path) -> RegistryData:
+    """Read and check a registry TOML file."""
+    try:
+        with open(path, "rb") as handle:
+            doc = tomllib.load(handle)
+    except FileNotFoundError:
+        raise RegistryFileError(str(path), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryFileError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_registry(doc, str(path))

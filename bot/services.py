@@ -1,0 +1,61 @@
+"""The one typed `Services` object: built in `build_services`, handed to every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.answering.engine import AnswerEngine
+from bot.clock import Clock, FixedClock, SystemClock
+from bot.config import Config, ConfigError
+from bot.db import Database
+from bot.registry import Registry
+
+
+@dataclass
+class Services:
+    """Everything the handlers, CLI commands and workers use, built once per process."""
+
+    config: Config
+    clock: Clock
+    db: Database
+    registry: Registry
+    answers: AnswerEngine
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The programme's time zone."""
+        return ZoneInfo(self.config.bot.timezone)
+
+    def close(self) -> None:
+        """Release what `build_services` opened."""
+        self.db.dispose()
+
+
+def parse_now(text: str, zone: ZoneInfo) -> datetime:
+    """Parse an ISO 8601 date or date-time for --now / bot.now; naive means the programme zone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"not an ISO 8601 date or date-time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def build_clock(config: Config, now: str | None = None) -> Clock:
+    """A fixed clock when --now or bot.now is given (demos, tests), the system clock otherwise."""
+    fixed = now or config.bot.now
+    if fixed:
+        return FixedClock(parse_now(fixed, ZoneInfo(config.bot.timezone)))
+    return SystemClock()
+
+
+def build_services(config: Config, clock: Clock | None = None, *, seed: bool = True) -> Services:
+    """Open the database (creating and seeding it when empty) and wire the services together."""
+    clock = clock or build_clock(config)
+    db = Database(config.database_url)
+    registry = Registry(db, clock, config.bot.timezone)
+    if seed:
+        registry.ensure_seeded(config.data_file)
+    answers = AnswerEngine(registry, clock, default_lang=config.bot.default_language)
+    return Services(config=config, clock=clock, db=db, registry=registry, answers=answers)
