@@ -1,0 +1,387 @@
+"""A loopback stand-in for the Telegram Bot API, for tests, benchmarks and demos.
+
+The real python-telegram-bot stack talks to it over HTTP through `api_base_url`
+(``http://127.0.0.1:PORT/bot``). It queues updates for getUpdates, records every call, answers
+send* methods with plausible Message objects, and can be told to fail: 429 with retry_after,
+5xx, or 403 "blocked by the user". An optional flood limit answers 429 past N calls a second,
+like Telegram, and counts every call that broke it.
+
+Run it alone for a demo: ``python tests/botapi_standin.py --port 8081``; then
+``POST /_standin/updates`` queues an update (JSON) and ``GET /_standin/calls`` lists the calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "coordbot", "username": "coordbot_test_bot"}
+SEND_METHODS = {"sendmessage", "senddocument", "sendphoto", "editmessagetext", "copymessage"}
+
+
+@dataclass
+class RecordedCall:
+    """One Bot API call as the stand-in received it."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    """A scripted failure for the next `count` calls of `method` (or of any method, if None)."""
+
+    status: int
+    description: str
+    method: str | None = None
+    chat_id: int | None = None
+    retry_after: int | None = None
+    count: int = 1
+
+
+class BotApiStandIn:
+    """The stand-in server; use as ``async with BotApiStandIn() as api:``."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        flood_limit_per_second: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token = token
+        self.host = host
+        self.port = port
+        self.flood_limit_per_second = flood_limit_per_second
+        self.clock = clock
+        self.calls: list[RecordedCall] = []
+        self.faults: list[Fault] = []
+        self.blocked_chats: set[int] = set()
+        self.flood_violations = 0
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._window: deque[float] = deque()
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Condition()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve on the loopback address."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_post("/_standin/updates", self._handle_push_update)
+        app.router.add_get("/_standin/calls", self._handle_list_calls)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        """Stop serving; pending long polls return."""
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> BotApiStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The value for `telegram.api_base_url` (the token is appended by the client)."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    # --- scripting -------------------------------------------------------------------------
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update for getUpdates; returns its update_id."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        self._updates.append(update)
+        self._new_update.set()
+        return int(update["update_id"])
+
+    def fail(
+        self,
+        status: int,
+        description: str,
+        *,
+        method: str | None = None,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Make the next `count` matching calls fail with `status`."""
+        self.faults.append(
+            Fault(status, description, method and method.lower(), chat_id, retry_after, count)
+        )
+
+    def calls_to(self, method: str, *, ok_only: bool = True) -> list[RecordedCall]:
+        """Recorded calls of one method (successful ones unless ok_only=False)."""
+        return [
+            c for c in self.calls if c.method == method.lower() and (c.status == 200 or not ok_only)
+        ]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        """Texts of successful sendMessage calls (to one chat, if given)."""
+        return [
+            str(c.params.get("text", ""))
+            for c in self.calls_to("sendMessage")
+            if chat_id is None or int(c.params.get("chat_id", 0)) == chat_id
+        ]
+
+    async def wait_for_calls(
+        self, method: str, count: int, timeout: float = 10.0
+    ) -> list[RecordedCall]:
+        """Wait until at least `count` successful calls of `method` were recorded."""
+
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.calls_to(method)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        params: dict[str, Any] = dict(request.query)
+        files: dict[str, bytes] = {}
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+                else:
+                    params[key] = _maybe_json(str(value))
+        return params, files
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"].lower()
+        params, files = await self._params(request)
+        call = RecordedCall(method, params, self.clock(), files=files)
+        response = self._fault_for(call) or self._flood_check(call)
+        if response is None:
+            if method == "getupdates":
+                response = await self._get_updates(params)
+            else:
+                response = _ok(self._result_for(method, params, files))
+        call.status = response.status
+        if method != "getupdates":
+            self.calls.append(call)
+            async with self._changed:
+                self._changed.notify_all()
+        return response
+
+    def _fault_for(self, call: RecordedCall) -> web.Response | None:
+        chat = call.params.get("chat_id")
+        if call.method in SEND_METHODS and chat is not None and int(chat) in self.blocked_chats:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        for fault in self.faults:
+            if fault.method not in (None, call.method):
+                continue
+            if fault.chat_id is not None and (chat is None or int(chat) != fault.chat_id):
+                continue
+            fault.count -= 1
+            if fault.count <= 0:
+                self.faults.remove(fault)
+            return _error(fault.status, fault.description, fault.retry_after)
+        return None
+
+    def _flood_check(self, call: RecordedCall) -> web.Response | None:
+        if self.flood_limit_per_second is None or call.method not in SEND_METHODS:
+            return None
+        now = call.at
+        while self._window and now - self._window[0] >= 1.0:
+            self._window.popleft()
+        if len(self._window) >= self.flood_limit_per_second:
+            self.flood_violations += 1
+            return _error(429, "Too Many Requests: retry after 1", 1)
+        self._window.append(now)
+        return None
+
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 5.0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout > 0:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+        limit = int(params.get("limit") or 100)
+        return _ok(self._updates[:limit])
+
+    def _result_for(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if method == "getme":
+            return BOT_USER
+        if method in SEND_METHODS:
+            chat_id = int(params.get("chat_id", 0))
+            message: dict[str, Any] = {
+                "message_id": int(params.get("message_id") or next(self._message_ids)),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": BOT_USER,
+            }
+            if "text" in params:
+                message["text"] = str(params["text"])
+            if method == "senddocument":
+                message["document"] = {
+                    "file_id": f"doc{message['message_id']}",
+                    "file_unique_id": f"u{message['message_id']}",
+                    "file_name": "document",
+                }
+            return message
+        if method == "getmycommands":
+            return []
+        return True
+
+    async def _handle_push_update(self, request: web.Request) -> web.Response:
+        update_id = self.push_update(await request.json())
+        return web.json_response({"ok": True, "update_id": update_id})
+
+    async def _handle_list_calls(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            [{"method": c.method, "params": c.params, "status": c.status} for c in self.calls]
+        )
+
+
+def _maybe_json(value: str) -> Any:
+    """PTB sends nested objects (reply_markup, commands) as JSON strings in form fields."""
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
+
+
+# --- update builders -------------------------------------------------------------------------
+
+_ids = itertools.count(1)
+
+
+def user(
+    user_id: int, *, first_name: str = "Test", language_code: str | None = "en"
+) -> dict[str, Any]:
+    """A Telegram User object."""
+    obj: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if language_code:
+        obj["language_code"] = language_code
+    return obj
+
+
+def message_update(
+    user_id: int,
+    text: str | None = None,
+    *,
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    language_code: str | None = "en",
+    edited: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An update carrying a message (or an edited message) from `user_id`."""
+    chat_id = user_id if chat_id is None else chat_id
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": {
+            "id": chat_id,
+            "type": chat_type,
+            **({"title": "Group"} if chat_type != "private" else {}),
+        },
+        "from": user(user_id, language_code=language_code),
+    }
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    if edited:
+        message["edit_date"] = int(time.time())
+    message.update(extra or {})
+    return {"edited_message" if edited else "message": message}
+
+
+def callback_update(
+    user_id: int,
+    data: str,
+    *,
+    message_id: int = 1,
+    chat_id: int | None = None,
+    language_code: str | None = "en",
+) -> dict[str, Any]:
+    """An update for a press of an inline keyboard button carrying `data`."""
+    chat_id = user_id if chat_id is None else chat_id
+    return {
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": user(user_id, language_code=language_code),
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "...",
+            },
+        }
+    }
+
+
+async def _serve_forever(port: int, token: str) -> None:
+    async with BotApiStandIn(token, port=port) as api:
+        print(f"Bot API stand-in on {api.base_url} (token {token})", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", default="123456:TEST")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(args.port, args.token))
