@@ -81,6 +81,42 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """[delivery]: the outbox workers, their rate limits, retries and broadcast limits."""
+
+    telegram_per_second: float = 30.0
+    telegram_per_chat_per_second: float = 1.0
+    telegram_per_group_per_minute: int = 20
+    telegram_concurrency: int = 16
+    email_batch_size: int = 50
+    backoff_seconds: float = 5.0
+    backoff_max_seconds: float = 900.0
+    max_attempts: int = 8
+    broadcast_retry_seconds: float = 120.0
+    lease_seconds: float = 600.0
+    poll_seconds: float = 5.0
+    max_text_chars: int = 3500
+    max_subject_chars: int = 200
+    max_file_bytes: int = 65536
+    unsubscribe_secret: str = ""
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    """[reminders]: lead times per kind of event and per audience, and when they go out."""
+
+    enabled: bool = True
+    morning_time: str = "08:00"
+    deadline_lead_times: tuple[str, ...] = ("14d", "3d", "1d", "0d")
+    meeting_lead_times: tuple[str, ...] = ("7d", "1d")
+    milestone_lead_times: tuple[str, ...] = ()
+    audience_lead_times: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ("telegram", "email")
+    late_after_minutes: int = 10
+    recheck_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -88,6 +124,8 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
 
     @property
     def database_url(self) -> str:
