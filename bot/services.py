@@ -10,6 +10,7 @@ from bot.answering.engine import AnswerEngine
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Config, ConfigError
 from bot.db import Database
+from bot.mail import Mailer, SmtpMailer
 from bot.registry import Registry
 
 
@@ -22,6 +23,7 @@ class Services:
     db: Database
     registry: Registry
     answers: AnswerEngine
+    mailer: Mailer
 
     @property
     def zone(self) -> ZoneInfo:
@@ -58,4 +60,8 @@ def build_services(config: Config, clock: Clock | None = None, *, seed: bool = T
     if seed:
         registry.ensure_seeded(config.data_file)
     answers = AnswerEngine(registry, clock, default_lang=config.bot.default_language)
-    return Services(config=config, clock=clock, db=db, registry=registry, answers=answers)
+    # The mailer connects only when a batch is sent, so building it costs nothing.
+    mailer = SmtpMailer(config.email)
+    return Services(
+        config=config, clock=clock, db=db, registry=registry, answers=answers, mailer=mailer
+    )

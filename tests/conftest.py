@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.config import Config, load_config
 from bot.services import Services, build_services
+
+if TYPE_CHECKING:
+    from tests.smtp_server import SmtpTestServer
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -48,3 +52,13 @@ def services(config: Config, clock: FixedClock) -> Iterator[Services]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpTestServer]:
+    """A real SMTP server (aiosmtpd, no TLS) on 127.0.0.1 and a free port; see
+    tests/smtp_server.py for the faults it can be told to produce."""
+    from tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        yield server
