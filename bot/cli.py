@@ -61,11 +61,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     registry = sub.add_parser("registry", help="check, import or export the registry")
     reg_sub = registry.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
-    check = reg_sub.add_parser("check", help="data-quality report")
+    check = reg_sub.add_parser(
+        "check",
+        help="data-quality report",
+        description="Report data-quality findings (errors, warnings, info), each with where it "
+        "came from. Exit status: 0 when the report was produced, even with findings; 2 when "
+        "the registry cannot be read.",
+    )
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
-    imp = reg_sub.add_parser("import", help="import a CSV file atomically")
+    imp = reg_sub.add_parser(
+        "import",
+        help="import a CSV file atomically",
+        description="Replace the whole registry with a CSV file (the format `registry export` "
+        "writes). Every row is checked first; on any problem each is printed as `row N, field "
+        "F: ...`, nothing is imported and the exit status is 2. Events missing from the file "
+        "are cancelled, not deleted.",
+    )
     imp.add_argument("file", metavar="FILE")
-    exp = reg_sub.add_parser("export", help="export the registry as CSV")
+    exp = reg_sub.add_parser(
+        "export",
+        help="export the registry as CSV",
+        description="Write the whole registry as one CSV file (UTF-8 with BOM, one record per "
+        "row) that `registry import` reads back unchanged.",
+    )
     exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
     remind = sub.add_parser("remind", help="reminders")

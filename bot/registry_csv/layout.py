@@ -1,0 +1,95 @@
+"""The CSV layout: its columns, which columns each kind of record uses, and import problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.registry_data import RegistryFileError
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+LIST_SEPARATOR = ";"
+BOM = "\ufeff"
+
+COLUMNS = (
+    "record",
+    "key",
+    "name",
+    "email",
+    "phone",
+    "person",
+    "role",
+    "municipality",
+    "organisation",
+    "title",
+    "name_en",
+    "name_nb",
+    "aliases",
+    "terms",
+    "email_domain",
+    "batch",
+    "url",
+    "municipalities",
+    "people",
+    "kind",
+    "title_en",
+    "title_nb",
+    "start",
+    "end",
+    "location",
+    "description_en",
+    "description_nb",
+    "audiences",
+    "contact_roles",
+    "sequence",
+    "cancelled",
+    "source",
+)
+
+# record kind -> (required columns, optional columns)
+RECORD_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "role_type": (("key", "name_en", "name_nb"), ("terms",)),
+    "municipality": (("key", "name"), ("aliases", "email_domain", "batch")),
+    "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url")),
+    "person": (("key", "name"), ("email", "phone")),
+    "role": (("person", "role"), ("municipality", "organisation", "title", "source")),
+    "audience": (("key", "name_en", "name_nb"), ("aliases", "municipalities", "people")),
+    "event": (
+        ("key", "kind", "title_en", "title_nb", "start"),
+        (
+            "end",
+            "location",
+            "description_en",
+            "description_nb",
+            "audiences",
+            "contact_roles",
+            "sequence",
+            "cancelled",
+            "source",
+        ),
+    ),
+}
+MULTILINE_COLUMNS = frozenset({"description_en", "description_nb"})
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    """One reason a file cannot be imported, with its place (row 1 is the header)."""
+
+    row: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        if self.field is None:
+            return f"row {self.row}: {self.message}"
+        return f"row {self.row}, field {self.field}: {self.message}"
+
+
+class RegistryCsvError(RegistryFileError):
+    """A registry CSV that cannot be imported; `csv_problems` says where and why."""
+
+    def __init__(self, source: str, problems: list[CsvProblem]) -> None:
+        self.csv_problems = problems
+        super().__init__(source, [str(p) for p in problems])
