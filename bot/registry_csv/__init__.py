@@ -9,6 +9,8 @@ person with several roles needs no cell holding a list of records. Columns a kin
 stay empty; a value there is refused on import rather than dropped. Lists (aliases, audience
 members, an event's audiences) are `;`-separated in one cell. Dates are ISO 8601: `2020-01-31` is
 an all-day item, `2020-02-21T10:00+01:00` a timed one (without an offset: the programme's zone).
+Blank rows and rows whose `record` starts with `#` are notes for people: import skips them
+and they are not stored, so an export does not bring them back.
 
 Export writes UTF-8 with a byte-order mark and CRLF line ends (RFC 4180): without the BOM,
 Excel opens the file as Windows-1252 and shows "BÃ¦rum"; LibreOffice and Python's
