@@ -1,24 +1,140 @@
-"""PLACEHOLDER answer engine (replaced by the real engine): answers only exact role questions."""
+"""The answer engine: a question in English or Norwegian bokmål -> an Answer from the registry.
+
+Status: `answer` when the question's fact was found; `clarify` when a name is a near miss or
+fits several people (suggestions hold ready-to-send questions); `not_found` otherwise, with a
+hint of what can be asked, and with whoever can help in `contacts` when a role is vacant.
+"""
 
 from __future__ import annotations
 
-from bot.answering.model import Answer
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.answering import people, schedule
+from bot.answering.gazetteer import (
+    NAMES_FILE,
+    PLACES_FILE,
+    KnownNames,
+    Place,
+    load_names,
+    load_places,
+)
+from bot.answering.index import Index
+from bot.answering.lexicon import EVENT_TRIGGERS
+from bot.answering.model import Answer, Lang
+from bot.answering.reply import Context
+from bot.answering.resolve import Mentions, resolve
+from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
-from bot.registry import Registry
+from bot.registry_data import RegistryData
+from bot.textnorm import strip_controls
+
+
+class SnapshotSource(Protocol):
+    """Where the engine reads the registry from (bot.registry.Registry, or fixed data)."""
+
+    def snapshot(self) -> RegistryData:
+        """The current registry; its `version` changes whenever the registry is written."""
+        ...
+
+
+class _FixedSource:
+    def __init__(self, data: RegistryData) -> None:
+        self._data = data
+
+    def snapshot(self) -> RegistryData:
+        return self._data
 
 
 class AnswerEngine:
-    """Question -> Answer over the registry snapshot."""
+    """Question -> Answer over the registry snapshot; indexes are rebuilt only when the
+    snapshot's version changes."""
 
-    def __init__(self, registry: Registry, clock: Clock, default_lang: str = "en") -> None:
+    def __init__(
+        self,
+        registry: SnapshotSource,
+        clock: Clock,
+        default_lang: str = "en",
+        *,
+        places_file: Path = PLACES_FILE,
+        names_file: Path = NAMES_FILE,
+    ) -> None:
         self._registry = registry
         self._clock = clock
-        self._default_lang = default_lang
+        self._default_lang = "nb" if default_lang == "nb" else "en"
+        self._places_file = places_file
+        self._names_file = names_file
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+
+    @classmethod
+    def for_data(cls, data: RegistryData, clock: Clock, default_lang: str = "en") -> AnswerEngine:
+        """An engine over fixed registry data (benchmarks, tests)."""
+        return cls(_FixedSource(data), clock, default_lang)
+
+    def index(self) -> Index:
+        """The lookup tables for the current snapshot (built on first use after a change)."""
+        data = self._registry.snapshot()
+        with self._lock:
+            if self._index is None or self._index.data is not data:
+                places: Sequence[Place] = load_places(self._places_file)
+                names: KnownNames = load_names(self._names_file)
+                self._index = Index(data, places, names)
+            return self._index
 
     def ask(self, question: str, lang: str | None = None) -> Answer:
-        """Answer one question."""
-        return Answer(
-            status="not_found",
-            lang="nb" if lang == "nb" else "en",
-            text="The answer engine is not built yet.",
+        """Answer one question; never raises on any text."""
+        forced = lang if lang in ("en", "nb") else None
+        text = strip_controls(question if isinstance(question, str) else str(question)).strip()
+        index = self.index()
+        now = self._clock.now().astimezone(ZoneInfo(index.data.timezone))
+        if len(text) > MAX_QUESTION_CHARS:
+            empty = Mentions(prepare(""), [], None)
+            ctx = Context(index, empty, forced or self._default_lang, now)
+            return ctx.not_found(ctx.msg("too_long", length=len(text), limit=MAX_QUESTION_CHARS))
+        prepared = prepare(text)
+        mentions = resolve(prepared, index, now.date())
+        reply_lang = (
+            forced or detect_language(prepared, mentions.entity_positions) or self._default_lang
         )
+        ctx = Context(index, mentions, reply_lang, now)
+        if not prepared.tokens and not prepared.emails:
+            return ctx.not_found(f"{ctx.msg('empty')} {ctx.hint()}")
+        return _dispatch(ctx)
+
+
+def _dispatch(ctx: Context) -> Answer:
+    """Choose what kind of question this is, most specific first."""
+    m: Mentions = ctx.mentions
+    if m.email_people:
+        person = ctx.index.data.person_by_key[m.email_people[0]]
+        return people.person_answer(ctx, person)
+    triggers = bool(m.concepts & EVENT_TRIGGERS)
+    names_person = any(r.registered for r in m.name_runs) or bool(m.keys("person"))
+    asks_who = bool(m.flags & {"who", "contact"})
+    if asks_who and triggers and not names_person and not m.keys("role"):
+        answer = schedule.answer_event_contacts(ctx)
+        if answer is not None:
+            return answer
+    about_people = names_person or bool(m.keys("role")) or asks_who
+    if m.date and not names_person:
+        return schedule.answer_on_date(ctx)
+    if "next" in m.flags and not names_person:
+        return schedule.answer_next(ctx)
+    if "when" in m.flags or (triggers and not about_people):
+        return schedule.answer_when(ctx)
+    if "happen" in m.flags and not about_people:
+        return schedule.answer_next(ctx)
+    answer = people.answer_people(ctx)
+    if answer is not None:
+        return answer
+    if schedule.names_an_event(ctx):
+        return schedule.answer_when(ctx)
+    prefix = f"{ctx.msg('greeting')} " if "greeting" in m.flags else f"{ctx.msg('no_answer')} "
+    return ctx.not_found(prefix + ctx.hint())
+
+
+__all__ = ["AnswerEngine", "Lang", "SnapshotSource"]

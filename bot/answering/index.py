@@ -1,0 +1,273 @@
+"""Normalised lookup tables over one registry snapshot, built once per snapshot version.
+
+Every name, alias and term is folded once here (bot.textnorm.fold via text.fold_words), so a
+question costs dictionary lookups plus, for the few words nothing knows, one rapidfuzz scan of a
+vocabulary of single words (small even at 10,000 contacts, since names share their parts).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.answering import lexicon
+from bot.answering.gazetteer import KnownNames, Place
+from bot.answering.text import fold_words, stem_variants
+from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec
+
+# A sense of a phrase: (kind, key). Kinds: place, org, audience, role, person, gaz (a real place
+# that is not in the registry; key = its display name).
+Sense = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One role of one person."""
+
+    person: PersonRec
+    role: RoleRec
+
+
+# Words that never tell events apart, however often titles use them.
+_NOT_RAW = lexicon.STOP | {
+    w
+    for vocab in (lexicon.WHO, lexicon.WHEN, lexicon.NEXT, lexicon.HAPPEN, lexicon.LIST)
+    for w in vocab
+}
+
+
+def _key(words: Iterable[str]) -> str:
+    return " ".join(words)
+
+
+def _raw(word: str) -> str:
+    """A title word as a concept of its own, by its shortest inflection."""
+    return "raw:" + (stem_variants(word) or [word])[-1]
+
+
+class Index:
+    """Lookups for the answer engine over one RegistryData snapshot."""
+
+    def __init__(
+        self, data: RegistryData, places: Sequence[Place] = (), names: KnownNames | None = None
+    ) -> None:
+        self.data = data
+        self.version = data.version
+        self.phrases: dict[str, set[Sense]] = defaultdict(set)
+        self.name_parts: dict[str, list[str]] = defaultdict(list)
+        self.person_words: dict[str, tuple[str, ...]] = {}
+        self.emails: dict[str, str] = {}
+        self._build_entities(data)
+        self._build_gazetteer(places)
+        self.known_names = self._known_names(names)
+        self._build_holdings(data)
+        self._build_concepts(data)
+        self.max_phrase = max((k.count(" ") + 1 for k in self.phrases), default=1)
+        self._build_fuzzy()
+
+    # --- entities ----------------------------------------------------------------------------
+
+    def _add(self, text: str | None, sense: Sense) -> None:
+        if text:
+            words = fold_words(text)
+            if words:
+                self.phrases[_key(words)].add(sense)
+
+    def _build_entities(self, data: RegistryData) -> None:
+        for m in data.municipalities:
+            for text in (m.name, *m.aliases):
+                self._add(text, ("place", m.key))
+        for o in data.organisations:
+            for org_text in (o.name, o.name_en, *o.aliases):
+                self._add(org_text, ("org", o.key))
+        for a in data.audiences:
+            for text in (a.name_en, a.name_nb, *a.aliases):
+                self._add(text, ("audience", a.key))
+        for r in data.role_types:
+            for text in (r.name_en, r.name_nb, *r.terms):
+                self._add(text, ("role", r.key))
+        for p in data.people:
+            words = tuple(fold_words(p.name))
+            self.person_words[p.key] = words
+            if words:
+                self.phrases[_key(words)].add(("person", p.key))
+            for word in dict.fromkeys(words):
+                self.name_parts[word].append(p.key)
+            if p.email:
+                self.emails[p.email.strip().lower()] = p.key
+        # An audience and an organisation called alike are one body (the network, the steering
+        # group): questions about one reach the other.
+        self.audience_org: dict[str, str] = {}
+        self.org_audience: dict[str, str] = {}
+        for senses in self.phrases.values():
+            orgs = [k for kind, k in senses if kind == "org"]
+            auds = [k for kind, k in senses if kind == "audience"]
+            if len(orgs) == 1 and len(auds) == 1:
+                self.audience_org.setdefault(auds[0], orgs[0])
+                self.org_audience.setdefault(orgs[0], auds[0])
+
+    def _build_gazetteer(self, places: Sequence[Place]) -> None:
+        registered = {
+            k for k, senses in self.phrases.items() if any(s[0] == "place" for s in senses)
+        }
+        self.gazetteer_names: list[str] = []
+        for place in places:
+            for text in (place.name, *place.other_names):
+                key = _key(fold_words(text))
+                if key and key not in registered:
+                    self.phrases[key].add(("gaz", place.name))
+            if _key(fold_words(place.name)) not in registered:
+                self.gazetteer_names.append(place.name)
+
+    def _known_names(self, names: KnownNames | None) -> frozenset[str]:
+        """Folded common first names and surnames that no registered person has."""
+        if names is None:
+            return frozenset()
+        words = {w for n in (*names.given, *names.surnames) for w in fold_words(n)}
+        return frozenset(words - set(self.name_parts))
+
+    # --- who holds what ----------------------------------------------------------------------
+
+    def _build_holdings(self, data: RegistryData) -> None:
+        org_place = {o.key: o.municipality for o in data.organisations}
+        self.by_role: dict[str, list[Holding]] = defaultdict(list)
+        self.by_role_place: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+        self.by_role_org: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+        self.by_place: dict[str, list[Holding]] = defaultdict(list)
+        self.by_org: dict[str, list[Holding]] = defaultdict(list)
+        for person in data.people:
+            for role in person.roles:
+                h = Holding(person, role)
+                self.by_role[role.role].append(h)
+                place = role.municipality or org_place.get(role.organisation or "")
+                if role.municipality:
+                    self.by_role_place[(role.role, role.municipality)].append(h)
+                if place:
+                    self.by_place[place].append(h)
+                if role.organisation:
+                    self.by_role_org[(role.role, role.organisation)].append(h)
+                    self.by_org[role.organisation].append(h)
+        self.place_audiences: dict[str, set[str]] = defaultdict(set)
+        for a in data.audiences:
+            for m in a.municipalities:
+                self.place_audiences[m].add(a.key)
+
+    def head_roles(self, org: str, deputy: bool) -> list[str]:
+        """The leader (or deputy leader) roles held at an organisation, by role key."""
+        keys = dict.fromkeys(h.role.role for h in self.by_org.get(org, []))
+        return [k for k in keys if k.endswith("leader") and ("deputy" in k) == deputy]
+
+    # --- events --------------------------------------------------------------------------------
+
+    def _build_concepts(self, data: RegistryData) -> None:
+        self.concept_phrases: dict[str, str] = dict(lexicon.CONCEPTS)
+        for key, senses in self.phrases.items():
+            for kind, k in senses:
+                if kind == "audience":
+                    self.concept_phrases.setdefault(key, f"aud:{k}")
+                elif kind == "org" and k in self.org_audience:
+                    self.concept_phrases.setdefault(key, f"aud:{self.org_audience[k]}")
+        for key, concept in list(self.concept_phrases.items()):
+            if " " not in key:
+                for variant in stem_variants(key):
+                    if len(variant) >= 4:
+                        self.concept_phrases.setdefault(variant, concept)
+        self.max_concept = max((k.count(" ") + 1 for k in self.concept_phrases), default=1)
+        self.raw_vocab: set[str] = set()
+        self.event_concepts: dict[str, frozenset[str]] = {}
+        for ev in data.events:
+            self.event_concepts[ev.key] = self._concepts_of_event(ev)
+
+    def _concepts_of_event(self, ev: EventRec) -> frozenset[str]:
+        found: set[str] = set()
+        for text in (ev.title_en, ev.title_nb, ev.location or ""):
+            found |= self.concepts(fold_words(text), learn=True)
+        if ev.kind in lexicon.KIND_CONCEPT:
+            found.add(lexicon.KIND_CONCEPT[ev.kind])
+        found.update(f"aud:{a}" for a in ev.audiences)
+        return frozenset(found)
+
+    def _concept_of_word(self, word: str, learn: bool) -> str | None:
+        concept = self.concept_phrases.get(word)
+        if concept:
+            return concept
+        for variant in stem_variants(word):
+            concept = self.concept_phrases.get(variant)
+            if concept:
+                return concept
+        if word in _NOT_RAW or len(word) < 3 or not word.isalpha():
+            return None
+        raw = _raw(word)
+        if learn:
+            self.raw_vocab.add(raw)
+            return raw
+        return raw if raw in self.raw_vocab else None
+
+    def concepts(self, words: Sequence[str], learn: bool = False) -> set[str]:
+        """The concepts named in a folded word sequence (phrases first, then single words and
+        their inflections, then two-part compounds such as "styringsgruppemøtet")."""
+        found: set[str] = set()
+        i, n = 0, len(words)
+        while i < n:
+            for length in range(min(self.max_concept, n - i), 1, -1):
+                concept = self.concept_phrases.get(_key(words[i : i + length]))
+                if concept:
+                    found.add(concept)
+                    i += length
+                    break
+            else:
+                word = words[i]
+                concept = self._concept_of_word(word, learn)
+                if concept:
+                    found.add(concept)
+                if len(word) >= 8 and (concept is None or concept.startswith("raw:")):
+                    found |= self._compound(word, learn)
+                i += 1
+        return found
+
+    def _compound(self, word: str, learn: bool) -> set[str]:
+        """Concepts of a two-part compound whose last part (the head, in Norwegian) is a known
+        concept: "styringsgruppe|møtet", "fylke-s|møtet", "Stavanger|deklarasjonen"."""
+        for cut in range(len(word) - 4, 3, -1):
+            right = self._concept_of_word(word[cut:], learn=False)
+            if right is None or right.startswith("raw:"):
+                continue
+            left_word = word[:cut]
+            forms = [left_word]
+            if left_word[-1] in "se" and len(left_word) > 4:
+                forms.append(left_word[:-1])  # the linking -s- or -e- of compounds
+            for form in forms:
+                left = self._concept_of_word(form, learn)
+                if left is not None:
+                    return {left, right}
+        return set()
+
+    def is_event_word(self, word: str) -> bool:
+        """True for a word some event's title or place uses."""
+        return _raw(word) in self.raw_vocab
+
+    # --- fuzzy vocabulary ----------------------------------------------------------------------
+
+    def _build_fuzzy(self) -> None:
+        """Single words a typo may be corrected to: registered names, places and terms; plus
+        real names and places that are not registered, so a typo is never pulled towards a
+        registered name when a real one is as close."""
+        kinds: dict[str, set[str]] = defaultdict(set)
+        for key, senses in self.phrases.items():
+            for word in key.split(" "):
+                if len(word) >= 3 and word.isalpha() and word not in lexicon.STOP:
+                    for kind, _ in senses:
+                        kinds[word].add("gaz" if kind == "gaz" else "registered")
+                        if kind in ("place", "person"):
+                            kinds[word].add("name")
+        for word in self.name_parts:
+            if len(word) >= 3:
+                kinds[word].update(("registered", "name"))
+        for word in self.known_names:
+            kinds[word].add("real")
+        for word in self.concept_phrases:
+            if " " not in word and len(word) >= 4:
+                kinds[word].add("concept")
+        self.fuzzy_kinds = dict(kinds)
+        self.fuzzy_choices = list(kinds)

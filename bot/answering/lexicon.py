@@ -1,0 +1,302 @@
+"""The engine's own words, in folded form (bot.textnorm.fold): question words, stop words,
+language markers and the concepts events are matched by.
+
+The registry brings its own vocabulary (role terms, aliases of places, organisations and
+audiences); this module holds only what is the same for every registry.
+"""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# --- what the question asks ------------------------------------------------------------------
+
+WHO = frozenset({"who", "whom", "whose", "hvem", "hvem sin", "kven"})
+WHEN = frozenset(
+    {
+        "when",
+        "nar",
+        "date",
+        "dato",
+        "datoen",
+        "what date",
+        "which date",
+        "what day",
+        "which day",
+        "hvilken dag",
+        "hvilken dato",
+        "tidspunkt",
+        "how long until",
+        "hvor lenge til",
+    }
+)
+NEXT = frozenset(
+    {
+        "next",
+        "upcoming",
+        "coming up",
+        "soon",
+        "neste",
+        "kommende",
+        "snart",
+        "fremover",
+        "framover",
+        "what's next",
+        "hva na",
+        "nestemann",
+    }
+)
+HAPPEN = frozenset(
+    {
+        "happen",
+        "happens",
+        "happening",
+        "going on",
+        "scheduled",
+        "planned",
+        "on the agenda",
+        "events",
+        "event",
+        "calendar",
+        "skjer",
+        "foregar",
+        "hendelser",
+        "kalender",
+        "kalenderen",
+        "planlagt",
+        "program",
+        "agenda",
+    }
+)
+CONTACT = frozenset(
+    {
+        "email",
+        "e mail",
+        "mail",
+        "address",
+        "addresses",
+        "adresse",
+        "adressen",
+        "epost",
+        "e post",
+        "epostadresse",
+        "e postadresse",
+        "e postadressen",
+        "epostadressen",
+        "reach",
+        "contact details",
+        "contact info",
+        "kontaktinfo",
+        "kontaktinformasjon",
+        "kontaktdetaljer",
+        "phone",
+        "telefon",
+        "get in touch",
+        "write to",
+        "skrive til",
+        "na tak i",
+        "fa tak i",
+    }
+)
+LIST = frozenset(
+    {
+        "which",
+        "list",
+        "all",
+        "hvilke",
+        "hvilken",
+        "liste",
+        "alle",
+        "how many",
+        "hvor mange",
+        "members",
+        "medlemmer",
+        "who are",
+        "hvem er med",
+        "part of",
+        "med i",
+    }
+)
+MUNICIPALITY_WORDS = frozenset(
+    {
+        "municipality",
+        "municipalities",
+        "cities",
+        "city",
+        "towns",
+        "kommune",
+        "kommuner",
+        "kommunene",
+        "kommunen",
+        "byer",
+        "byene",
+        "places",
+        "steder",
+    }
+)
+HEAD = frozenset(
+    {
+        "leader",
+        "leaders",
+        "lead",
+        "leads",
+        "leading",
+        "head",
+        "heads",
+        "chair",
+        "chairs",
+        "chairman",
+        "chairperson",
+        "in charge",
+        "runs",
+        "leder",
+        "lederen",
+        "ledere",
+        "leiar",
+        "leiaren",
+        "sjef",
+        "sjefen",
+        "boss",
+        "leder for",
+        "leads the",
+    }
+)
+DEPUTY = frozenset({"deputy", "vice", "nestleder", "nestlederen", "nestleiar", "vice chair"})
+GREETING = frozenset(
+    {
+        "hi",
+        "hello",
+        "hey",
+        "hei",
+        "hallo",
+        "heisann",
+        "god morgen",
+        "takk",
+        "thanks",
+        "thank you",
+        "help",
+        "hjelp",
+    }
+)
+
+# --- words that are never names, places or typos of them -------------------------------------
+
+STOP_EN = frozenset(
+    _words(
+        """a an the is are was were be been am of in on at for to from by with and or not no yes
+    who whom whose what when where which how why does do did done i me my we our us you your it
+    its this that these those there their they them he him his she her s please can could would
+    should will shall may might must tell know about find give get need want show let any some
+    one ones hi hello thanks thank please just also as if than then so but into over up out
+    who's what's whats whos next here now today tomorrow yesterday day days week weeks month
+    months year time times"""
+    )
+)
+STOP_NB = frozenset(
+    _words(
+        """en et ei er var vart den det de i pa til fra for av med og eller ikke nei ja hvem hva nar
+    hvor hvorfor hvilken hvilket hvilke hvordan jeg meg min mitt mine vi oss var vare du deg
+    din ditt dine dere han ham hun henne hans hennes sin sitt sine kan kunne vil ville skal
+    skulle ma matte som om hos hei takk gi gir fortell vet vite finne finn trenger noen noe sa
+    bare ogsa enn da men inn ut over under opp na her der dag dagen uke uka uken maned
+    maneden ar aret gang"""
+    )
+)
+# Ordinary words that look like names or places (or close enough to be "corrected" into one).
+COMMON = frozenset(
+    _words(
+        """asked asks ask holds hold model meets meet later under other after about above again
+    against also answer around because before being below between both during each even few
+    first further have having here into just last like made make many more most much must
+    never only other over own same second should since some still such take than that their
+    them then there these they thing think this those though through under until very want
+    well were what where which while with within without would yours data list named
+    name names role roles holder holders lead leads person people contact contacts programme
+    program project group network meeting deadline start starts batch county counties city
+    steering office centre center major sagen haugen tom per odd dag even else line tone liv
+    eva mona gro eli ann aud lie moe vik lund strand berg dahl holm haug aas bakke moen strom
+    time hole moss sola vega vang stad kinn heim fjord lom sel gran nes os re ha bo al
+    marker valle grue nome tinn lier osen fet sund eid hof ski berg otta alta senja leka
+    grane dovre jo"""
+    )
+)
+STOP = STOP_EN | STOP_NB
+
+# --- language markers (folded words; names and places are never counted) ---------------------
+
+MARKERS_EN = frozenset(
+    _words(
+        """who whom whose what when where which how is are was the of on at does do did next
+    happens happening happen meeting meetings deadline contact email address leader leads
+    network steering group county counties tomorrow today yesterday week month and with from
+    about please tell me my in there this that any all first second starts start upcoming
+    january february march june july october december monday tuesday wednesday thursday
+    friday saturday sunday representative deputy head chair who's what's"""
+    )
+)
+MARKERS_NB = frozenset(
+    _words(
+        """hvem hva nar hvor hvilken hvilke hvilket hvordan er og pa til med av om den det jeg meg
+    vi kan skal skjer neste kommende kontaktperson datakontakt datakontakten epost adresse
+    adressen mote motet moter frist fristen fylke fylker fylkene nettverket styringsgruppen
+    leder nestleder ikke har kommune kommunen kommuner idag imorgen morgen dag uke uka uken
+    januar februar mars mai juni juli oktober desember mandag tirsdag onsdag torsdag fredag
+    lordag sondag pulje oppstart starter datainnsamling hos sin sitt sine noen finnes ansvar
+    representant sekretariat sekretariatet fristene motene"""
+    )
+)
+
+# --- concepts: what events are matched by -----------------------------------------------------
+# Each folded word or phrase names a concept. Event titles (both languages), kinds, audiences
+# and places are read through the same table, so a question matches an event when they share
+# concepts, whatever language either is in.
+
+CONCEPTS: dict[str, str] = {}
+
+
+def _concept(name: str, words: str) -> None:
+    for word in words.split(","):
+        CONCEPTS[word.strip()] = name
+
+
+_concept(
+    "meeting",
+    "meeting,meetings,meet,mote,motet,moter,motene,samling,samlingen,"
+    "samlinger,motepunkt,motepunktet,gathering,conference,konferanse,konferansen,session",
+)
+_concept("deadline", "deadline,deadlines,due,frist,fristen,frister,fristene,cutoff,innen")
+_concept("milestone", "milestone,milestones,milepael,milepaelen,milepel,milepaler")
+_concept(
+    "start",
+    "start,starts,starting,started,begin,begins,beginning,kick off,kickoff,"
+    "oppstart,oppstarten,starter,begynner,begynnelse",
+)
+_concept("declaration", "declaration,deklarasjon,deklarasjonen,erklaring,erklaringen")
+_concept(
+    "decision",
+    "decision,decides,decided,adopts,adopted,vedtak,vedtar,vedtok,"
+    "general assembly,generalforsamling,generalforsamlingen",
+)
+_concept(
+    "data",
+    "data,datainnsamling,datainnsamlingen,data collection,collected,collect,"
+    "innsamling,innsamlingen,samlet inn,samle inn",
+)
+_concept("kpi", "kpi,kpis,kpiene,indicators,indikatorer")
+_concept("profile", "profile,profiles,profil,profiler,profilene,profilen,results,resultater")
+_concept("info", "information,info,informasjon,informasjonsmote,briefing")
+_concept("stream", "streamed,stream,streaming,online,stromme,strommes,strommet,digitalt")
+_concept("first", "first,forste,ordinary,ordinare,ordinaere")
+_concept("evaluation", "evaluation,evaluering,evalueringen,analysis,analyse,analysen")
+
+# Concepts that make a question be about an event even without "when": a meeting, a deadline...
+EVENT_TRIGGERS = frozenset({"meeting", "deadline", "milestone", "start", "declaration", "decision"})
+KIND_CONCEPT = {"meeting": "meeting", "deadline": "deadline", "milestone": "milestone"}
+# Concepts too common to tell events apart.
+WEAK_CONCEPTS = frozenset({"first", "evaluation"})
+
+# Norwegian and English endings stripped (longest first) to meet inflected forms.
+SUFFIXES = ("ene", "ens", "ets", "ing", "en", "et", "er", "es", "a", "s", "e")

@@ -1,0 +1,278 @@
+"""From a prepared question to what it mentions: intent words, a date, registered entities
+(exact, inflected or typo-corrected), names of people, near misses and event concepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.answering import lexicon
+from bot.answering.dates import MONTHS, WEEKDAYS, DateRange, find_date
+from bot.answering.index import Index, Sense
+from bot.answering.text import Question, stem_variants
+
+# At most this many unknown words of one question are looked up fuzzily (bounds the work).
+MAX_FUZZY_WORDS = 6
+
+_FLAG_SETS = {
+    "who": lexicon.WHO,
+    "when": lexicon.WHEN,
+    "next": lexicon.NEXT,
+    "happen": lexicon.HAPPEN,
+    "contact": lexicon.CONTACT,
+    "list": lexicon.LIST,
+    "municipality": lexicon.MUNICIPALITY_WORDS,
+    "head": lexicon.HEAD,
+    "deputy": lexicon.DEPUTY,
+    "greeting": lexicon.GREETING,
+}
+_MAX_FLAG_WORDS = 3
+_NOT_NAMES = lexicon.STOP | lexicon.COMMON
+
+
+@dataclass
+class Span:
+    """Tokens [start, end) naming registered (or gazetteer) things."""
+
+    start: int
+    end: int
+    senses: set[Sense]
+    fuzzy: bool = False
+
+
+@dataclass
+class NameRun:
+    """Consecutive words that look like a person's name."""
+
+    positions: list[int]
+    registered: list[str]  # folded words that are parts of registered names
+    unknown: list[str]  # original spellings of the other words
+
+
+@dataclass
+class NearMiss:
+    """A word close to registered names but not close enough to be sure which (or whether)."""
+
+    position: int
+    word: str
+    choices: list[str]  # folded registered words, closest first
+
+
+@dataclass
+class Mentions:
+    """Everything the engine found in one question."""
+
+    question: Question
+    words: list[str]
+    date: DateRange | None
+    flags: set[str] = field(default_factory=set)
+    spans: list[Span] = field(default_factory=list)
+    name_runs: list[NameRun] = field(default_factory=list)
+    near_misses: list[NearMiss] = field(default_factory=list)
+    concepts: set[str] = field(default_factory=set)
+    email_people: list[str] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+
+    def keys(self, kind: str) -> list[str]:
+        """Keys of one kind of sense, in order of mention, each once."""
+        out: dict[str, None] = {}
+        for span in self.spans:
+            for k, key in sorted(span.senses):
+                if k == kind:
+                    out[key] = None
+        return list(out)
+
+    def span_of(self, kind: str, key: str) -> Span | None:
+        """The first span with that sense."""
+        return next((s for s in self.spans if (kind, key) in s.senses), None)
+
+    @property
+    def entity_positions(self) -> set[int]:
+        """Positions of names (people, places, organisations): not evidence of a language."""
+        out: set[int] = set()
+        for span in self.spans:
+            if any(kind in ("place", "org", "person", "gaz") for kind, _ in span.senses):
+                out.update(range(span.start, span.end))
+        for run in self.name_runs:
+            out.update(run.positions)
+        return out
+
+
+def _confident_distance(length: int) -> int:
+    return 0 if length < 5 else 1 if length < 10 else 2
+
+
+def resolve(question: Question, index: Index, today: date) -> Mentions:
+    """Find what the question mentions."""
+    words = question.words
+    found = Mentions(question, list(words), find_date(question, today))
+    blocked = set(found.date.positions) if found.date else set()
+    intent_positions = _flags(words, found.flags, blocked)
+    found.spans = _phrase_spans(words, index, blocked)
+    _correct_typos(found, index, blocked | intent_positions)
+    covered = blocked | {i for s in found.spans for i in range(s.start, s.end)}
+    found.name_runs = _name_runs(question, found.words, index, covered | intent_positions)
+    named = {i for run in found.name_runs for i in run.positions}
+    found.unknown = [
+        i
+        for i, w in enumerate(found.words)
+        if i not in covered | named | intent_positions and w not in lexicon.STOP and w.isalpha()
+    ]
+    found.concepts = index.concepts([w for i, w in enumerate(found.words) if i not in blocked])
+    found.email_people = [index.emails[e] for e in question.emails if e in index.emails]
+    return found
+
+
+def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
+    positions: set[int] = set()
+    n = len(words)
+    for i in range(n):
+        if i in blocked:
+            continue
+        for length in range(min(_MAX_FLAG_WORDS, n - i), 0, -1):
+            phrase = " ".join(words[i : i + length])
+            hits = [name for name, vocab in _FLAG_SETS.items() if phrase in vocab]
+            if hits:
+                flags.update(hits)
+                positions.update(range(i, i + length))
+                break
+    return positions
+
+
+def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Span]:
+    """Longest registered phrases, left to right; single words also by their inflections."""
+    spans = []
+    i, n = 0, len(words)
+    while i < n:
+        if i in blocked:
+            i += 1
+            continue
+        for length in range(min(index.max_phrase, n - i), 0, -1):
+            if any(j in blocked for j in range(i, i + length)):
+                continue
+            senses = index.phrases.get(" ".join(words[i : i + length]))
+            if senses:
+                spans.append(Span(i, i + length, set(senses)))
+                i += length
+                break
+        else:
+            for variant in stem_variants(words[i]):
+                senses = index.phrases.get(variant)
+                if senses and not any(kind == "person" for kind, _ in senses):
+                    spans.append(Span(i, i + 1, set(senses)))
+                    break
+            i += 1
+    return spans
+
+
+def _fuzzy_candidate(word: str, index: Index) -> bool:
+    return (
+        len(word) >= 4
+        and word.isalpha()
+        and word not in _NOT_NAMES
+        and word not in index.known_names
+        and word not in index.concept_phrases
+        and word not in MONTHS
+        and word not in WEEKDAYS
+        and word not in index.name_parts
+        and not any(v in index.concept_phrases for v in stem_variants(word))
+        and not index.is_event_word(word)
+    )
+
+
+def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
+    """Replace words that are one clear typo away from a registered word; record the unclear
+    ones as near misses. Then match phrases again over the corrected words."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    covered = {i for s in found.spans for i in range(s.start, s.end)}
+    corrected: set[int] = set()
+    looked_up = 0
+    for i, word in enumerate(found.words):
+        if i in covered or i in blocked or not _fuzzy_candidate(word, index):
+            continue
+        if looked_up >= MAX_FUZZY_WORDS:
+            break
+        looked_up += 1
+        confident = _confident_distance(len(word))
+        results = process.extract(
+            word, index.fuzzy_choices, scorer=OSA.distance, score_cutoff=confident + 1, limit=8
+        )
+        if not results:
+            continue
+        best = min(d for _, d, _ in results)
+        at_best = [c for c, d, _ in results if d == best]
+        registered = [c for c in at_best if index.fuzzy_kinds[c] & {"registered", "concept"}]
+        real_other = [c for c in at_best if index.fuzzy_kinds[c] & {"gaz", "real"}]
+        if (
+            best <= confident
+            and len(at_best) == 1
+            and registered
+            and not real_other
+            and registered[0][0] == word[0]
+        ):
+            found.words[i] = registered[0]
+            corrected.add(i)
+            continue
+        near = [
+            c
+            for c, _, _ in sorted(results, key=lambda r: r[1])
+            if {"registered", "name"} <= index.fuzzy_kinds[c]
+        ]
+        if near:
+            found.near_misses.append(NearMiss(i, found.question.tokens[i].orig, near))
+    if corrected:
+        spans = _phrase_spans(found.words, index, blocked - corrected)
+        for span in spans:
+            span.fuzzy = any(j in corrected for j in range(span.start, span.end))
+        found.spans = spans
+        found.near_misses = [m for m in found.near_misses if m.position not in corrected]
+
+
+def _name_runs(
+    question: Question, words: list[str], index: Index, covered: set[int]
+) -> list[NameRun]:
+    """Runs of consecutive name-like words: parts of registered names, common Norwegian names,
+    and other capitalised words next to them."""
+    runs: list[NameRun] = []
+    current: NameRun | None = None
+    for i, word in enumerate(words):
+        kind = None if i in covered else _name_kind(question, i, word, index)
+        if kind is None:
+            current = None
+            continue
+        if current is None or current.positions[-1] != i - 1:
+            current = NameRun([], [], [])
+            runs.append(current)
+        current.positions.append(i)
+        if kind == "registered":
+            current.registered.append(word)
+        else:
+            current.unknown.append(question.tokens[i].orig)
+    return [
+        r
+        for r in runs
+        if r.registered
+        or any(words[i] in index.known_names for i in r.positions)
+        or len(r.unknown) >= 1
+    ]
+
+
+def _name_kind(question: Question, i: int, word: str, index: Index) -> str | None:
+    token = question.tokens[i]
+    ordinary = word in _NOT_NAMES or len(word) <= 2
+    if word in index.name_parts:
+        return "registered" if token.capital or not ordinary else None
+    if word in index.known_names:
+        return "known" if token.capital or not (ordinary or len(word) <= 3) else None
+    if (
+        token.capital
+        and word.isalpha()
+        and not ordinary
+        and word not in index.concept_phrases
+        and word not in MONTHS
+        and word not in WEEKDAYS
+    ):
+        return "unknown"
+    return None
