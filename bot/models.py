@@ -142,3 +142,5 @@ class EventAudience(Base):
     audience_id: Mapped[int] = mapped_column(
         ForeignKey("audience.id", ondelete="CASCADE"), primary_key=True
     )
+import bot.delivery.models  # noqa: E402, F401  (outbox, broadcast)
+import bot.subscriptions  # noqa: E402, F401  (subscription)

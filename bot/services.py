@@ -10,6 +10,7 @@ from bot.answering.engine import AnswerEngine
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Config, ConfigError
 from bot.db import Database
+from bot.delivery.outbox import Outbox
 from bot.mail import Mailer, SmtpMailer
 from bot.registry import Registry
 
@@ -24,6 +25,7 @@ class Services:
     registry: Registry
     answers: AnswerEngine
     mailer: Mailer
+    outbox: Outbox
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,6 +64,13 @@ def build_services(config: Config, clock: Clock | None = None, *, seed: bool = T
     answers = AnswerEngine(registry, clock, default_lang=config.bot.default_language)
     # The mailer connects only when a batch is sent, so building it costs nothing.
     mailer = SmtpMailer(config.email)
+    outbox = Outbox(db, clock, config.delivery)
     return Services(
-        config=config, clock=clock, db=db, registry=registry, answers=answers, mailer=mailer
+        config=config,
+        clock=clock,
+        db=db,
+        registry=registry,
+        answers=answers,
+        mailer=mailer,
+        outbox=outbox,
     )

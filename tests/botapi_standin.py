@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -62,12 +63,19 @@ class BotApiStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         flood_limit_per_second: float | None = None,
+        chat_limit_per_second: float | None = None,
+        group_limit_per_minute: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
         self.host = host
         self.port = port
         self.flood_limit_per_second = flood_limit_per_second
+        # Per-chat limits like Telegram's (private chats per second, groups per minute); every
+        # call over a limit is answered 429 and counted in flood_violations too.
+        self.chat_limit_per_second = chat_limit_per_second
+        self.group_limit_per_minute = group_limit_per_minute
+        self._chat_windows: dict[int, deque[float]] = {}
         self.clock = clock
         self.calls: list[RecordedCall] = []
         self.faults: list[Fault] = []
@@ -220,15 +228,29 @@ class BotApiStandIn:
         return None
 
     def _flood_check(self, call: RecordedCall) -> web.Response | None:
-        if self.flood_limit_per_second is None or call.method not in SEND_METHODS:
+        if call.method not in SEND_METHODS:
             return None
         now = call.at
-        while self._window and now - self._window[0] >= 1.0:
-            self._window.popleft()
-        if len(self._window) >= self.flood_limit_per_second:
-            self.flood_violations += 1
-            return _error(429, "Too Many Requests: retry after 1", 1)
-        self._window.append(now)
+        if self.flood_limit_per_second is not None:
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.flood_limit_per_second:
+                self.flood_violations += 1
+                return _error(429, "Too Many Requests: retry after 1", 1)
+        chat = int(call.params.get("chat_id") or 0)
+        span, limit = (60.0, self.group_limit_per_minute) if chat < 0 else (1.0, None)
+        if chat > 0 and self.chat_limit_per_second is not None:
+            span, limit = 1.0 / self.chat_limit_per_second, 1
+        if limit is not None:
+            times = self._chat_windows.setdefault(chat, deque())
+            while times and now - times[0] >= span:
+                times.popleft()
+            if len(times) >= limit:
+                self.flood_violations += 1
+                return _error(429, f"Too Many Requests: retry after {math.ceil(span)}", math.ceil(span))
+            times.append(now)
+        if self.flood_limit_per_second is not None:
+            self._window.append(now)
         return None
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:

@@ -1,0 +1,161 @@
+"""The delivery workers as one `coordbot run` component, and the pieces the CLI reuses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from bot.delivery.email import EmailWorker
+from bot.delivery.outbox import Claimed, Source
+from bot.delivery.pacing import Pacer, RealPacer
+from bot.delivery.ratelimit import TelegramRateLimiter
+from bot.delivery.recipients import screen_rows
+from bot.delivery.telegram import TelegramTransport, TelegramWorker
+from bot.delivery.worker import ChannelWorker, Screen
+from bot.mail import Mailer
+from bot.services import Services
+from bot.subscriptions import Subscriptions
+
+log = logging.getLogger(__name__)
+
+
+def delivery_screen(services: Services) -> Screen:
+    """Rows to hold back at send time: unsubscribed since queued, or the chat blocked us."""
+    subscriptions = Subscriptions(services.db, services.clock, services.config)
+
+    def screen(rows: Sequence[Claimed]) -> dict[int, str]:
+        return screen_rows(services.db, subscriptions, rows)
+
+    return screen
+
+
+def build_workers(
+    services: Services,
+    *,
+    telegram: TelegramTransport | None,
+    mailer: Mailer | None,
+    pacer: Pacer,
+    source: Source | None = None,
+    poll_seconds: float | None = None,
+) -> list[ChannelWorker]:
+    """A Telegram worker (when there is a transport) and an e-mail worker (when a mailer)."""
+    cfg = services.config.delivery
+    screen = delivery_screen(services)
+    workers: list[ChannelWorker] = []
+    if telegram is not None:
+        limiter = TelegramRateLimiter(
+            pacer.monotonic,
+            per_second=cfg.telegram_per_second,
+            per_chat_per_second=cfg.telegram_per_chat_per_second,
+            per_group_per_minute=cfg.telegram_per_group_per_minute,
+        )
+        workers.append(
+            TelegramWorker(
+                services.outbox,
+                services.clock,
+                pacer,
+                telegram,
+                limiter,
+                concurrency=cfg.telegram_concurrency,
+                screen=screen,
+                source=source,
+                poll_seconds=poll_seconds,
+            )
+        )
+    if mailer is not None:
+        workers.append(
+            EmailWorker(
+                services.outbox,
+                services.clock,
+                pacer,
+                mailer,
+                batch_size=cfg.email_batch_size,
+                screen=screen,
+                source=source,
+                poll_seconds=poll_seconds,
+            )
+        )
+    return workers
+
+
+class DeliveryComponent:
+    """Component: releases rows a dead process left in `sending`, then runs the workers.
+
+    Without a Telegram transport (no token) Telegram rows stay queued until one is configured.
+    """
+
+    name = "delivery"
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        telegram: TelegramTransport | None,
+        mailer: Mailer | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._services = services
+        self._telegram = telegram
+        self._mailer = mailer if mailer is not None else services.mailer
+        self._pacer = pacer or RealPacer()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.workers: list[ChannelWorker] = []
+
+    async def start(self) -> None:
+        """Resume interrupted rows and start the workers."""
+        released = self._services.outbox.release_interrupted()
+        if released:
+            log.warning("resuming %d message(s) interrupted while sending", released)
+        if self._telegram is not None:
+            await self._telegram.open()
+        self.workers = build_workers(
+            self._services,
+            telegram=self._telegram,
+            mailer=self._mailer,
+            pacer=self._pacer,
+            poll_seconds=self._services.config.delivery.poll_seconds,
+        )
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self._run(worker), name=f"delivery:{worker.channel}")
+            for worker in self.workers
+        ]
+        self._tasks.append(asyncio.create_task(self._janitor(), name="delivery:janitor"))
+
+    async def _janitor(self) -> None:
+        # Another process (a `coordbot broadcast` killed midway) may leave rows in `sending`:
+        # give them back as soon as that process is gone, without waiting for a restart.
+        interval = self._services.config.delivery.poll_seconds
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+            if not self._stop.is_set():
+                try:
+                    self._services.outbox.release_interrupted()
+                except Exception:
+                    log.exception("releasing interrupted messages failed")
+
+    async def _run(self, worker: ChannelWorker) -> None:
+        # A worker that crashes (say, the database is gone for a moment) starts again; its
+        # claimed rows come back through the lease.
+        while not self._stop.is_set():
+            try:
+                await worker.run(self._stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s delivery worker failed; restarting in 5 s", worker.channel)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 5.0)
+
+    async def stop(self) -> None:
+        """Stop the workers (letting sends on the wire finish) and close the transport."""
+        self._stop.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._telegram is not None:
+            await self._telegram.close()

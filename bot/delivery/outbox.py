@@ -1,0 +1,534 @@
+"""The outbox service: idempotent enqueue, claiming with a lease, and recording outcomes.
+
+Every message coordbot sends (reminders, broadcasts, invites) is a row here first. A worker
+claims due rows (status `sending`, committed) before it sends, and records the outcome after;
+a process that dies in between leaves rows in `sending`, which `release_interrupted` puts back
+to `pending`. Those rows are the only ones that can go out twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import uuid
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.access import ChatUser
+from bot.clock import Clock
+from bot.config import DeliveryConfig
+from bot.db import Database
+from bot.delivery.models import (
+    CANCELLED,
+    FAILED,
+    FINAL_STATUSES,
+    PENDING,
+    SENDING,
+    SENT,
+    TELEGRAM,
+    OutboxMessage,
+)
+
+Source = tuple[str, str]
+
+
+def idempotency_key(source_kind: str, source_id: str, recipient: str, channel: str) -> str:
+    """A stable key for (source, recipient, channel): the same plan always yields the same key."""
+    raw = "\x1f".join((source_kind, source_id, recipient, channel))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to put in the outbox (rendered: `body` is what will be sent)."""
+
+    source_kind: str
+    source_id: str
+    channel: str
+    recipient: str
+    address: str
+    body: bytes
+    recipient_name: str = ""
+    audience: str | None = None
+    subject: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    late: bool = False
+
+    @property
+    def key(self) -> str:
+        """This message's idempotency key."""
+        return idempotency_key(self.source_kind, self.source_id, self.recipient, self.channel)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row claimed for sending, detached from any session."""
+
+    id: int
+    channel: str
+    recipient: str
+    recipient_name: str
+    address: str
+    audience: str | None
+    body: bytes
+    options: dict[str, Any]
+    attempts: int
+    source_kind: str
+    source_id: str
+    late: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row.
+
+    kind: "sent"; "retry" (temporary failure: back to pending after `delay` seconds, or the
+    backoff when None; `counts` False for a flood wait that is not the message's fault);
+    "failed" (permanent, with `unreachable` when the address can no longer be reached);
+    "cancelled" (not sent on purpose, e.g. the recipient unsubscribed).
+    """
+
+    id: int
+    kind: str
+    reason: str = ""
+    delay: float | None = None
+    counts: bool = True
+    unreachable: bool = False
+    new_address: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimOwner:
+    """Who holds a claim: host, process id and a nonce for this process's life."""
+
+    host: str
+    pid: int
+    nonce: str
+
+    @classmethod
+    def current(cls) -> ClaimOwner:
+        """The owner for this process (one per process, so every worker in it shares it)."""
+        global _PROCESS_OWNER
+        if _PROCESS_OWNER is None or _PROCESS_OWNER.pid != os.getpid():
+            _PROCESS_OWNER = cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:12])
+        return _PROCESS_OWNER
+
+    @property
+    def token(self) -> str:
+        """The text stored in `claimed_by`."""
+        return f"{self.host}:{self.pid}:{self.nonce}"
+
+    def holder_is_gone(self, token: str | None) -> bool:
+        """True when the process named by `token` is known to be dead (same host only)."""
+        if not token:
+            return True
+        host, _, rest = token.partition(":")
+        pid_text, _, nonce = rest.partition(":")
+        if host != self.host or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == self.pid:
+            return nonce != self.nonce  # an earlier process that had our pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+_PROCESS_OWNER: ClaimOwner | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How many rows of one source are in each status."""
+
+    counts: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        """All rows."""
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        """Rows in a final status (sent, failed, cancelled)."""
+        return sum(self.counts.get(s, 0) for s in FINAL_STATUSES)
+
+    @property
+    def finished(self) -> bool:
+        """True when no row is pending or being sent."""
+        return self.done == self.total
+
+
+class Outbox:
+    """The outbox over the database; `notify` wakes the workers of this process."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        config: DeliveryConfig,
+        owner: ClaimOwner | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.config = config
+        self.owner = owner or ClaimOwner.current()
+        self._listeners: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+        self._progress_listeners: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+
+    # --- waking workers ------------------------------------------------------------------
+
+    def listener(self) -> asyncio.Event:
+        """An event set by every `notify` (a worker keeps a reference while it runs)."""
+        event = asyncio.Event()
+        self._listeners.add(event)
+        return event
+
+    def notify(self) -> None:
+        """Wake every worker of this process: rows were added or changed."""
+        for event in list(self._listeners):
+            event.set()
+
+    def progress_listener(self) -> asyncio.Event:
+        """An event set whenever outcomes are recorded (progress bars, reports, tests)."""
+        event = asyncio.Event()
+        self._progress_listeners.add(event)
+        return event
+
+    # --- writing -----------------------------------------------------------------------
+
+    def enqueue(self, messages: Iterable[NewMessage], session: Session | None = None) -> int:
+        """Insert the messages whose idempotency key is new; returns how many were new.
+
+        With `session`, the rows join the caller's transaction (commit, then `notify`).
+        """
+        now = self._clock.now()
+        rows = [
+            {
+                "idempotency_key": m.key,
+                "source_kind": m.source_kind,
+                "source_id": m.source_id,
+                "channel": m.channel,
+                "recipient": m.recipient,
+                "recipient_name": m.recipient_name,
+                "address": m.address,
+                "audience": m.audience,
+                "subject": m.subject,
+                "body": m.body,
+                "options": dict(m.options),
+                "late": m.late,
+                "status": PENDING,
+                "unreachable": False,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for m in messages
+        ]
+        if not rows:
+            return 0
+        if session is not None:
+            return self._insert_new(session, rows)
+        with self._db.session() as own:
+            added = self._insert_new(own, rows)
+        self.notify()
+        return added
+
+    def _insert_new(self, session: Session, rows: list[dict[str, Any]]) -> int:
+        dialect = session.get_bind().dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        added = 0
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            stmt = insert_fn(OutboxMessage).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            )
+            result = session.connection().execute(stmt, chunk)
+            added += max(result.rowcount or 0, 0)
+        return added
+
+    def claim(self, channel: str, limit: int, source: Source | None = None) -> list[Claimed]:
+        """Claim up to `limit` due pending rows of `channel` (optionally of one source)."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            due = (
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == PENDING,
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.next_attempt_at <= now,
+                    *_source_filter(source),
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            stmt = (
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .where(OutboxMessage.status == PENDING)
+                .values(
+                    status=SENDING,
+                    claimed_at=now,
+                    claimed_by=self.owner.token,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.channel,
+                    OutboxMessage.recipient,
+                    OutboxMessage.recipient_name,
+                    OutboxMessage.address,
+                    OutboxMessage.audience,
+                    OutboxMessage.body,
+                    OutboxMessage.options,
+                    OutboxMessage.attempts,
+                    OutboxMessage.source_kind,
+                    OutboxMessage.source_id,
+                    OutboxMessage.late,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            claimed = [Claimed(*row) for row in session.execute(stmt)]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    def settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Record outcomes of claimed rows in one transaction."""
+        if not outcomes:
+            return
+        now = self._clock.now()
+        with self._db.session() as session:
+            rows = {
+                r.id: r
+                for r in session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_([o.id for o in outcomes]))
+                )
+            }
+            for outcome in outcomes:
+                row = rows.get(outcome.id)
+                if row is None or row.status != SENDING:
+                    continue  # released meanwhile and possibly claimed again: leave it be
+                self._apply(session, row, outcome, now)
+        self._progressed()
+
+    def _progressed(self) -> None:
+        for event in list(self._progress_listeners):
+            event.set()
+
+    def _apply(self, session: Session, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+        row.claimed_at = None
+        row.claimed_by = None
+        if outcome.kind == "sent":
+            row.status, row.sent_at, row.last_error = SENT, now, None
+            return
+        row.last_error = outcome.reason[:2000]
+        if outcome.new_address:
+            row.address = outcome.new_address
+        if outcome.kind == "retry":
+            if not outcome.counts:
+                row.attempts = max(row.attempts - 1, 0)
+            if outcome.counts and row.attempts >= self.config.max_attempts:
+                row.status = FAILED
+                row.last_error = f"gave up after {row.attempts} attempts: {outcome.reason}"[:2000]
+                return
+            delay = outcome.delay if outcome.delay is not None else self.backoff(row.attempts)
+            row.status = PENDING
+            row.next_attempt_at = now + timedelta(seconds=delay)
+        elif outcome.kind == "failed":
+            row.status = FAILED
+            row.unreachable = outcome.unreachable
+            if outcome.unreachable:
+                self._mark_unreachable(session, row.channel, row.address, outcome.reason, now)
+        elif outcome.kind == "cancelled":
+            row.status = CANCELLED
+        else:
+            raise ValueError(f"unknown outcome {outcome.kind!r}")
+
+    def _mark_unreachable(
+        self, session: Session, channel: str, address: str, reason: str, now: datetime
+    ) -> None:
+        # Only Telegram knows "unreachable" (the user blocked the bot); the chat user's next
+        # private message clears it (bot.access.record_chat_user).
+        if channel == TELEGRAM and address.lstrip("-").isdigit():
+            session.execute(
+                update(ChatUser)
+                .where(ChatUser.chat_id == int(address), ChatUser.blocked_at.is_(None))
+                .values(blocked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before retry after `attempts` tries: doubling from the base, capped."""
+        base = self.config.backoff_seconds * 2 ** max(attempts - 1, 0)
+        return float(min(base, self.config.backoff_max_seconds))
+
+    def release_interrupted(self) -> int:
+        """Put rows left in `sending` by a dead process (or past their lease) back to pending."""
+        now = self._clock.now()
+        expired = now - timedelta(seconds=self.config.lease_seconds)
+        released = 0
+        with self._db.session() as session:
+            for row in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == SENDING)
+            ):
+                stale = row.claimed_at is None or row.claimed_at <= expired
+                # Our own claims are in flight, unless a crashed worker left them past the lease.
+                ours = row.claimed_by == self.owner.token
+                if stale or (not ours and self.owner.holder_is_gone(row.claimed_by)):
+                    row.status = PENDING
+                    row.next_attempt_at = now
+                    row.last_error = f"interrupted while sending (claimed by {row.claimed_by})"
+                    row.claimed_at = row.claimed_by = None
+                    released += 1
+        if released:
+            self.notify()
+        return released
+
+    def release(self, ids: Sequence[int], reason: str) -> None:
+        """Give rows this process claimed but did not send back to pending (clean shutdown)."""
+        if not ids:
+            return
+        now = self._clock.now()
+        with self._db.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(list(ids)),
+                    OutboxMessage.status == SENDING,
+                    OutboxMessage.claimed_by == self.owner.token,
+                )
+                .values(
+                    status=PENDING,
+                    next_attempt_at=now,
+                    attempts=OutboxMessage.attempts - 1,
+                    claimed_at=None,
+                    claimed_by=None,
+                    last_error=reason,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        self._progressed()
+
+    def cancel_pending(self, source_kind: str, source_ids: Iterable[str], reason: str) -> int:
+        """Cancel the pending rows of some sources (e.g. reminders of a moved event)."""
+        ids = list(source_ids)
+        if not ids:
+            return 0
+        with self._db.session() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == PENDING,
+                    OutboxMessage.source_kind == source_kind,
+                    OutboxMessage.source_id.in_(ids),
+                )
+                .values(status=CANCELLED, last_error=reason)
+                .execution_options(synchronize_session=False)
+            )
+        self._progressed()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- reading -----------------------------------------------------------------------
+
+    def next_due(self, channel: str, source: Source | None = None) -> datetime | None:
+        """When the earliest pending row of `channel` is due (None: nothing pending)."""
+        with self._db.session() as session:
+            return session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == PENDING,
+                    OutboxMessage.channel == channel,
+                    *_source_filter(source),
+                )
+            )
+
+    def progress(self, source: Source, channels: Sequence[str] | None = None) -> Progress:
+        """Rows of one source (on some channels only, if given) by status."""
+        where = _source_filter(source)
+        if channels is not None:
+            where.append(OutboxMessage.channel.in_(list(channels)))
+        with self._db.session() as session:
+            counts = Counter(
+                dict(
+                    session.execute(
+                        select(OutboxMessage.status, func.count())
+                        .where(*where)
+                        .group_by(OutboxMessage.status)
+                    ).all()
+                )
+            )
+        return Progress(dict(counts))
+
+    def next_due_of(self, source: Source, channels: Sequence[str]) -> datetime | None:
+        """When the earliest pending row of `source` on `channels` is due."""
+        with self._db.session() as session:
+            return session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == PENDING,
+                    OutboxMessage.channel.in_(list(channels)),
+                    *_source_filter(source),
+                )
+            )
+
+    def rows(self, source: Source) -> list[OutboxMessage]:
+        """The rows of one source (detached), in id order."""
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(OutboxMessage).where(*_source_filter(source)).order_by(OutboxMessage.id)
+                )
+            )
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` already have a row."""
+        wanted = list(keys)
+        found: set[str] = set()
+        with self._db.session() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    session.scalars(
+                        select(OutboxMessage.idempotency_key).where(
+                            OutboxMessage.idempotency_key.in_(chunk)
+                        )
+                    )
+                )
+        return found
+
+
+def _source_filter(source: Source | None) -> list[Any]:
+    if source is None:
+        return []
+    kind, ident = source
+    return [OutboxMessage.source_kind == kind, OutboxMessage.source_id == ident]
+
+
+__all__ = [
+    "CANCELLED",
+    "FAILED",
+    "PENDING",
+    "SENDING",
+    "SENT",
+    "ClaimOwner",
+    "Claimed",
+    "NewMessage",
+    "Outbox",
+    "Outcome",
+    "Progress",
+    "idempotency_key",
+]
