@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -142,6 +144,13 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
             row.updated_at = now
     _set_meta(session, "schema_version", SCHEMA_VERSION)
     _set_meta(session, "registry_written_at", now.isoformat())
+    _set_meta(session, "registry_generation", str(_generation(session) + 1))
+
+
+def _generation(session: Session) -> int:
+    """How many times the registry was written; other processes compare it to see a change."""
+    entry = session.get(MetaEntry, "registry_generation")
+    return int(entry.value) if entry is not None else 0
 
 
 def _material(row: Event) -> tuple[object, ...]:
@@ -293,12 +302,21 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
 class Registry:
     """Reads and writes the registry; keeps one immutable snapshot, renewed after each write."""
 
-    def __init__(self, db: Database, clock: Clock, timezone: str = "Europe/Oslo") -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        timezone: str = "Europe/Oslo",
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
+        self._monotonic = monotonic
         self._clock = clock
         self._timezone = timezone
         self._lock = threading.Lock()
         self._snapshot: RegistryData | None = None
+        self._snapshot_generation = -1
+        self._checked_at = 0.0
         self._version = 0
 
     def ensure_seeded(self, seed_file: Path) -> bool:
@@ -323,11 +341,19 @@ class Registry:
             self._snapshot = None
 
     def snapshot(self) -> RegistryData:
-        """The current registry as immutable records (cached until the next write)."""
+        """The current registry as immutable records, cached until this process writes it or
+        (checked at most once a second) another process, such as `coordbot registry import`, did."""
         with self._lock:
+            if self._snapshot is not None and self._monotonic() - self._checked_at >= 1.0:
+                self._checked_at = self._monotonic()
+                with self._db.session() as session:
+                    if _generation(session) != self._snapshot_generation:
+                        self._snapshot = None
             if self._snapshot is None:
                 with self._db.session() as session:
                     data = read_registry(session, self._timezone)
+                    self._snapshot_generation = _generation(session)
+                self._checked_at = self._monotonic()
                 self._version += 1
                 self._snapshot = RegistryData(
                     data.municipalities,

@@ -71,3 +71,26 @@ def test_moving_an_event_raises_its_sequence(services: Services, clock) -> None:
 
 def test_reseeding_is_skipped_when_registry_exists(services: Services) -> None:
     assert services.registry.ensure_seeded(services.config.data_file) is False
+
+
+def test_snapshot_sees_a_write_by_another_process(services: Services, config, clock) -> None:
+    """A running bot picks up `coordbot registry import` done by another process."""
+    from dataclasses import replace
+
+    from bot.registry import Registry
+    from bot.services import build_services
+
+    ticks = [100.0]
+    registry = Registry(services.db, clock, monotonic=lambda: ticks[0])
+    before = registry.snapshot()
+    other = build_services(config, clock)  # stands for a second process on the same database
+    try:
+        renamed = replace(before.municipality_by_key["rana"], name="Rana kommune")
+        places = tuple(renamed if m.key == "rana" else m for m in before.municipalities)
+        other.registry.replace(replace(before, municipalities=places))
+    finally:
+        other.close()
+    ticks[0] += 0.5
+    assert registry.snapshot() is before  # looked at most once a second
+    ticks[0] += 0.6
+    assert registry.snapshot().municipality_by_key["rana"].name == "Rana kommune"
