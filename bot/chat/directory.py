@@ -1,0 +1,97 @@
+"""Directory replies: answers from the engine, the list of events, the programme calendar."""
+
+from __future__ import annotations
+
+from bot.answering.model import Answer
+from bot.chat.choices import ChoiceStore
+from bot.chat.reply import Attachment, Choice, Line, Reply, bold, paragraph, plain, text_reply
+from bot.events import format_event_line
+from bot.i18n import Lang, t
+from bot.services import Services
+from bot.textnorm import fold
+
+PROGRAMME_FEED = "programme"
+
+# /next asks the engine, so "what is next?" typed as text and /next give the same answer.
+NEXT_QUESTION: dict[Lang, str] = {"en": "what is next?", "nb": "hva skjer nå?"}
+
+_PREFIXES: dict[str, dict[Lang, tuple[str, str]]] = {
+    "who": {"en": ("who", "is"), "nb": ("hvem", "er")},
+    "when": {"en": ("when", "is"), "nb": ("når", "er")},
+}
+_VERBS = {"is", "are", "was", "er", "var"}
+# Folded first words that already make the query a question of that kind.
+_QUESTION_WORDS = {"who": {"who", "whos", "hvem"}, "when": {"when", "whens", "nar", "hvornar"}}
+
+MAX_CHOICES = 8
+
+
+def with_prefix(query: str, kind: str, lang: Lang) -> str:
+    """Make a /who or /when query a question: "data contact Bodø" -> "who is data contact
+    Bodø", "is X" -> "who is X"; a query that already asks who (or when) is left alone."""
+    words = fold(query).split()
+    if words and words[0] in _QUESTION_WORDS[kind]:
+        return query
+    question_word, verb = _PREFIXES[kind][lang]
+    if words and words[0] in _VERBS:
+        return f"{question_word} {query}"
+    return f"{question_word} {verb} {query}"
+
+
+def answer_reply(answer: Answer, choices: ChoiceStore) -> Reply:
+    """The engine's answer as a reply; its suggestions become choices (buttons, numbers)."""
+    offered = tuple(
+        Choice(choices.put(text), text) for text in answer.suggestions[:MAX_CHOICES] if text
+    )
+    text = answer.text.strip() or "…"
+    return Reply(lines=paragraph(text), choices=offered, lang=answer.lang, kind=answer.status)
+
+
+def events_reply(services: Services, lang: Lang, *, everything: bool) -> Reply:
+    """Events from today on (or all of them), in date order, one line each."""
+    data = services.registry.snapshot()
+    today = services.clock.now().astimezone(services.zone).date()
+    events = sorted(data.events, key=lambda e: (e.start_date, e.key))
+    shown = events if everything else [e for e in events if e.end_date >= today]
+    heading = "events_all" if everything else "events_upcoming"
+    lines: list[Line] = [bold(t(lang, heading))]
+    lines += [plain(f"• {format_event_line(ev, data, lang)}") for ev in shown]
+    if not shown:
+        lines = [plain(t(lang, "events_none"))]
+    earlier = len(events) - len(shown)
+    if earlier:
+        lines += [plain(""), plain(t(lang, "events_earlier", count=earlier))]
+    return text_reply(lang, *lines, kind="events")
+
+
+def calendar_reply(
+    services: Services, lang: Lang, *, attach: bool, person_key: str | None = None
+) -> Reply:
+    """Subscription links (the programme, each audience, and the municipality of the linked
+    person), plus the programme's .ics itself when `attach`."""
+    from bot.calendar.api import feed_bytes, feed_links
+
+    data = services.registry.snapshot()
+    person = data.person_by_key.get(person_key) if person_key else None
+    own_places = {f"municipality-{r.municipality}" for r in person.roles} if person else set()
+    links = [
+        link
+        for link in feed_links(services, lang=lang)
+        if link.name == PROGRAMME_FEED
+        or link.name.startswith("audience-")
+        or link.name in own_places
+    ]
+    lines: list[Line] = [bold(t(lang, "calendar_heading"))]
+    for link in links:
+        lines += [plain(f"• {link.title}:"), plain(f"  {link.webcal_url}"), plain(f"  {link.url}")]
+    attachment = None
+    if attach:
+        attachment = Attachment(
+            filename=f"{PROGRAMME_FEED}.ics",
+            data=feed_bytes(services, PROGRAMME_FEED, lang=lang),
+            mime_type="text/calendar",
+            caption=t(lang, "calendar_attached"),
+        )
+    else:
+        lines += [plain(""), plain(t(lang, "calendar_console"))]
+    return Reply(lines=tuple(lines), attachment=attachment, lang=lang, kind="calendar")

@@ -1,0 +1,298 @@
+"""The chat logic every transport shares: who is asking, what they may do, and the reply.
+
+A transport (Telegram, the console) turns what it received into a `Sender` and text, calls one
+method here and renders the `Reply`. Nothing here knows which transport is talking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot import access
+from bot.chat import admin, directory
+from bot.chat.choices import ChoiceStore
+from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
+from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
+from bot.i18n import Lang, language_from_tag, parse_language, t
+from bot.ratelimit import RateLimiter
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# Longer than any real question; longer text is refused before it reaches the engine.
+MAX_QUESTION_CHARS = 1000
+
+Notice = Literal["non_text", "edited", "error", "button_expired"]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a message, as the transport saw them."""
+
+    user_id: int | None
+    chat_id: int | None
+    display_name: str
+    username: str | None = None
+    language_code: str | None = None
+    private: bool = True
+    console: bool = False
+
+    @property
+    def key(self) -> str:
+        """A stable key for per-user state (rate limits, console session)."""
+        return "console" if self.console else f"telegram:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A sender resolved against the database: their record, language and role."""
+
+    sender: Sender
+    user: access.ChatUserView | None
+    lang: Lang
+    chosen_lang: Lang | None
+    coordinator: bool
+
+
+class ChatService:
+    """Commands, questions and button presses -> Replies, for any transport."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        limiter: RateLimiter | None = None,
+        choices: ChoiceStore | None = None,
+    ) -> None:
+        self.services = services
+        self.limiter = limiter or RateLimiter(
+            services.config.telegram.questions_per_minute, services.clock
+        )
+        self.choices = choices or ChoiceStore()
+        # Language chosen with /lang by senders without a database record (the console).
+        self._session_langs: dict[str, Lang] = {}
+        self._handlers: dict[str, Callable[[Context, str], Reply]] = {
+            "start": self._start,
+            "help": self._help,
+            "lang": self._lang,
+            "who": self._who,
+            "when": self._when,
+            "next": self._next,
+            "events": self._events,
+            "calendar": self._calendar,
+            "users": lambda ctx, args: admin.users(self.services, ctx.lang),
+            "approve": lambda ctx, args: admin.approve(self.services, ctx, args, approved=True),
+            "revoke": lambda ctx, args: admin.approve(self.services, ctx, args, approved=False),
+            "link": lambda ctx, args: admin.link(self.services, ctx, args),
+            "unlink": lambda ctx, args: admin.unlink(self.services, ctx, args),
+        }
+        missing = {spec.name for spec in COMMANDS} - set(self._handlers)
+        assert not missing, f"commands without a handler: {missing}"
+
+    # --- entry points for transports ------------------------------------------------------
+
+    def message(self, sender: Sender, text: str) -> Reply:
+        """Any typed text: a command if it starts with one, a question otherwise."""
+        parsed = parse_command(text)
+        if parsed is not None:
+            return self.command(sender, parsed.name, parsed.args)
+        return self.question(sender, text)
+
+    def command(self, sender: Sender, name: str, args: str) -> Reply:
+        """One command with its argument text."""
+        ctx = self.context(sender)
+        spec = COMMAND_BY_NAME.get(name.lower())
+        if spec is None:
+            return text_reply(
+                ctx.lang, plain(t(ctx.lang, "unknown_command", command=name[:40])), kind="unknown"
+            )
+        if spec.coordinator_only and not ctx.coordinator:
+            log.info("refused /%s from user %s (not a coordinator)", name, sender.user_id)
+            return text_reply(
+                ctx.lang, plain(t(ctx.lang, "coordinator_only", command=name)), kind="refused"
+            )
+        if len(args) > MAX_QUESTION_CHARS:
+            return self._too_long(ctx, args)
+        if spec.group == "directory":
+            refusal = self._gate(ctx)
+            if refusal is not None:
+                return refusal
+        return self._handlers[spec.name](ctx, args.strip())
+
+    def question(self, sender: Sender, text: str) -> Reply:
+        """A free-text question to the directory."""
+        ctx = self.context(sender)
+        text = text.strip()
+        if not text:
+            return text_reply(
+                ctx.lang,
+                plain(t(ctx.lang, "empty_question", example=t(ctx.lang, "example_who"))),
+                kind="usage",
+            )
+        if len(text) > MAX_QUESTION_CHARS:
+            return self._too_long(ctx, text)
+        refusal = self._gate(ctx)
+        if refusal is not None:
+            return refusal
+        return self._ask(ctx, text)
+
+    def choose(self, sender: Sender, choice_id: str) -> Reply:
+        """A press of an offered choice: asks the text behind it."""
+        text = self.choices.get(choice_id)
+        if text is None:
+            return self.notice(sender, "button_expired")
+        return self.question(sender, text)
+
+    def notice(self, sender: Sender, kind: Notice) -> Reply:
+        """A fixed message (non-text input, edits, expired buttons, errors).
+
+        Touches no database, so the error handler can use it when the database is the problem.
+        """
+        lang = self.language_of(sender)
+        example = t(lang, "example_who")
+        return text_reply(lang, plain(t(lang, kind, example=example)), kind=kind)
+
+    def language_of(self, sender: Sender) -> Lang:
+        """The sender's UI language without a database lookup (/lang on the console, else the
+        transport's language tag, else the configured default)."""
+        return self._session_langs.get(sender.key) or language_from_tag(
+            sender.language_code, self._default_lang
+        )
+
+    def menu(self, lang: Lang, *, coordinator: bool = False) -> list[tuple[str, str]]:
+        """(command, description) pairs for a command menu in `lang`."""
+        return [
+            (spec.name, t(lang, spec.description_key))
+            for spec in COMMANDS
+            if coordinator or not spec.coordinator_only
+        ]
+
+    # --- who is asking ----------------------------------------------------------------------
+
+    @property
+    def _default_lang(self) -> Lang:
+        return "nb" if self.services.config.bot.default_language == "nb" else "en"
+
+    def context(self, sender: Sender) -> Context:
+        """Resolve the sender: record them (Telegram users), their language and role."""
+        user = None
+        chosen: Lang | None = self._session_langs.get(sender.key)
+        if sender.user_id is not None and not sender.console:
+            user = access.record_chat_user(
+                self.services.db,
+                telegram_user_id=sender.user_id,
+                display_name=sender.display_name,
+                username=sender.username,
+                private_chat_id=sender.chat_id if sender.private else None,
+                now=self.services.clock.now(),
+            )
+            chosen = parse_language(user.language) if user.language else None
+        lang = chosen or language_from_tag(sender.language_code, self._default_lang)
+        # The console is the operator of this machine, who can edit the database anyway.
+        coordinator = sender.console or access.is_coordinator(self.services.config, sender.user_id)
+        return Context(sender, user, lang, chosen, coordinator)
+
+    def _gate(self, ctx: Context) -> Reply | None:
+        """A refusal when the directory may not answer now, else None (and one question counted)."""
+        if not access.may_use_directory(
+            self.services.config, ctx.user, coordinator=ctx.coordinator
+        ):
+            return text_reply(
+                ctx.lang,
+                plain(t(ctx.lang, "not_known", user_id=ctx.sender.user_id)),
+                kind="not_known",
+            )
+        decision = self.limiter.check(ctx.sender.key)
+        if decision.allowed:
+            return None
+        if not decision.notify:
+            log.debug("rate limit: dropped a question from %s silently", ctx.sender.key)
+            return Reply(lang=ctx.lang, kind="rate_limited")
+        log.info("rate limit hit by %s", ctx.sender.key)
+        message = t(
+            ctx.lang,
+            "rate_limited",
+            limit=self.limiter.limit,
+            seconds=decision.retry_after_seconds,
+        )
+        return text_reply(ctx.lang, plain(message), kind="rate_limited")
+
+    def _too_long(self, ctx: Context, text: str) -> Reply:
+        message = t(ctx.lang, "too_long", length=len(text), limit=MAX_QUESTION_CHARS)
+        return text_reply(ctx.lang, plain(message), kind="too_long")
+
+    # --- account commands -------------------------------------------------------------------
+
+    def _start(self, ctx: Context, args: str) -> Reply:
+        name = ctx.sender.display_name or "!"
+        lines: list[Line] = [plain(t(ctx.lang, "greeting", name=name)), plain("")]
+        lines += self._help_lines(ctx)
+        if not access.may_use_directory(
+            self.services.config, ctx.user, coordinator=ctx.coordinator
+        ):
+            lines += [plain(""), plain(t(ctx.lang, "not_known", user_id=ctx.sender.user_id))]
+        return text_reply(ctx.lang, *lines, kind="start")
+
+    def _help(self, ctx: Context, args: str) -> Reply:
+        return text_reply(ctx.lang, *self._help_lines(ctx), kind="help")
+
+    def _help_lines(self, ctx: Context) -> list[Line]:
+        lang = ctx.lang
+        lines: list[Line] = [plain(t(lang, "capabilities"))]
+        lines += [plain(f"  • {t(lang, 'example_who')}"), plain(f"  • {t(lang, 'example_when')}")]
+        lines += [plain(""), bold(t(lang, "commands_heading"))]
+        lines += [_command_line(spec, lang) for spec in COMMANDS if not spec.coordinator_only]
+        if ctx.coordinator:
+            lines += [plain(""), bold(t(lang, "admin_heading"))]
+            lines += [_command_line(spec, lang) for spec in COMMANDS if spec.coordinator_only]
+        if not ctx.sender.private:
+            lines += [plain(""), plain(t(lang, "group_hint"))]
+        return lines
+
+    def _lang(self, ctx: Context, args: str) -> Reply:
+        chosen = parse_language(args) if args else None
+        if chosen is None:
+            return text_reply(
+                ctx.lang, plain(t(ctx.lang, "lang_usage", lang=ctx.lang)), kind="usage"
+            )
+        if ctx.user is not None:
+            access.set_language(self.services.db, ctx.user.telegram_user_id, chosen)
+        else:
+            self._session_langs[ctx.sender.key] = chosen
+        return text_reply(chosen, plain(t(chosen, "lang_set")), kind="lang")
+
+    # --- directory commands ---------------------------------------------------------------
+
+    def _ask(self, ctx: Context, question: str) -> Reply:
+        answer = self.services.answers.ask(question, lang=ctx.chosen_lang)
+        return directory.answer_reply(answer, self.choices)
+
+    def _who(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            return text_reply(ctx.lang, plain(t(ctx.lang, "who_usage")), kind="usage")
+        return self._ask(ctx, directory.with_prefix(args, "who", ctx.lang))
+
+    def _when(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            return text_reply(ctx.lang, plain(t(ctx.lang, "when_usage")), kind="usage")
+        return self._ask(ctx, directory.with_prefix(args, "when", ctx.lang))
+
+    def _next(self, ctx: Context, args: str) -> Reply:
+        return self._ask(ctx, directory.NEXT_QUESTION[ctx.lang])
+
+    def _events(self, ctx: Context, args: str) -> Reply:
+        return directory.events_reply(self.services, ctx.lang, everything=args.lower() == "all")
+
+    def _calendar(self, ctx: Context, args: str) -> Reply:
+        person_key = ctx.user.person_key if ctx.user else None
+        return directory.calendar_reply(
+            self.services, ctx.lang, attach=not ctx.sender.console, person_key=person_key
+        )
+
+
+def _command_line(spec: CommandSpec, lang: Lang) -> Line:
+    usage = f"/{spec.name} {spec.args}".rstrip()
+    return (Span(usage, "code"), Span(f" - {t(lang, spec.description_key)}"))

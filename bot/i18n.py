@@ -1,0 +1,216 @@
+"""Chat UI strings in English and Norwegian (bokmål), and how a user's language is chosen.
+
+Answers to questions come from the answer engine in the question's language; these are the
+words around them: greetings, help, refusals and errors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["en", "nb"]
+LANGUAGES: tuple[Lang, ...] = ("en", "nb")
+
+# Telegram sends an IETF tag ("nb", "nn", "no", "en-GB"); every Norwegian one reads bokmål.
+_NORWEGIAN_TAGS = {"nb", "nn", "no"}
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # --- greeting and help ---------------------------------------------------------------
+    "greeting": (
+        "Hello {name}! I am coordbot, the assistant of Bærekraftsløftet, U4SSC's implementation "
+        "programme in Norway.",
+        "Hei {name}! Jeg er coordbot, assistenten for Bærekraftsløftet, U4SSCs "
+        "implementeringsprogram i Norge.",
+    ),
+    "capabilities": (
+        "Ask me who to contact and what happens when, in English or Norwegian, for example:",
+        "Spør meg hvem du skal kontakte og hva som skjer når, på norsk eller engelsk, for eksempel:",
+    ),
+    "example_who": ("who is Bodø's data contact?", "hvem er datakontakt i Bodø?"),
+    "example_when": ("when is the steering group meeting?", "når er styringsgruppemøtet?"),
+    "commands_heading": ("Commands:", "Kommandoer:"),
+    "admin_heading": ("Coordinator commands:", "Kommandoer for koordinatorer:"),
+    "group_hint": (
+        "In groups, use the commands or mention me with your question.",
+        "I grupper: bruk kommandoene eller nevn meg i spørsmålet.",
+    ),
+    # --- command descriptions (help and the Telegram command menu) -----------------------
+    "cmd_start": ("what this bot can do", "hva denne boten kan"),
+    "cmd_help": ("commands and examples", "kommandoer og eksempler"),
+    "cmd_lang": ("reply in English or Norwegian", "svar på norsk eller engelsk"),
+    "cmd_who": (
+        "who is a contact, e.g. /who data contact Bodø",
+        "hvem er kontakt, f.eks. /who datakontakt Bodø",
+    ),
+    "cmd_when": (
+        "when is an event, e.g. /when steering group",
+        "når er noe, f.eks. /when styringsgruppemøtet",
+    ),
+    "cmd_next": ("what happens next", "hva skjer nå"),
+    "cmd_events": (
+        "upcoming events and deadlines (all: every one)",
+        "kommende møter og frister (all: alle)",
+    ),
+    "cmd_calendar": ("the programme calendar to subscribe to", "programkalenderen å abonnere på"),
+    "cmd_users": ("people who have talked to the bot", "personer som har snakket med boten"),
+    "cmd_approve": ("let a user ask the directory", "gi en bruker tilgang til katalogen"),
+    "cmd_revoke": ("withdraw an approval", "trekk tilbake en godkjenning"),
+    "cmd_link": (
+        "link a user to a registry person (key or full name)",
+        "koble en bruker til en person i registeret (nøkkel eller fullt navn)",
+    ),
+    "cmd_unlink": ("remove a user's link", "fjern koblingen til en bruker"),
+    # --- usage and refusals ----------------------------------------------------------------
+    "who_usage": (
+        "Tell me who you are looking for, e.g. /who data contact Bodø",
+        "Si hvem du leter etter, f.eks. /who datakontakt Bodø",
+    ),
+    "when_usage": (
+        "Tell me what you want the date of, e.g. /when steering group meeting",
+        "Si hva du vil vite datoen for, f.eks. /when styringsgruppemøtet",
+    ),
+    "lang_usage": (
+        "Choose the reply language: /lang en or /lang nb. Now: {lang}.",
+        "Velg svarspråk: /lang en eller /lang nb. Nå: {lang}.",
+    ),
+    "lang_set": ("I will reply in English.", "Jeg svarer på norsk."),
+    "lang_auto": (
+        "I will reply in the language of each question.",
+        "Jeg svarer på språket i hvert spørsmål.",
+    ),
+    "not_known": (
+        "The directory answers known users only. Ask a coordinator to approve you; your user id "
+        "is {user_id}.",
+        "Katalogen svarer bare kjente brukere. Be en koordinator om å godkjenne deg; bruker-id-en "
+        "din er {user_id}.",
+    ),
+    "coordinator_only": (
+        "/{command} is for coordinators only. Nothing was changed.",
+        "/{command} er bare for koordinatorer. Ingenting ble endret.",
+    ),
+    "rate_limited": (
+        "You are asking faster than I answer ({limit} questions a minute). Please wait {seconds} "
+        "seconds and ask again.",
+        "Du spør raskere enn jeg svarer ({limit} spørsmål i minuttet). Vent {seconds} sekunder og "
+        "spør igjen.",
+    ),
+    "too_long": (
+        "That message is {length} characters long; please keep a question under {limit}.",
+        "Meldingen er {length} tegn lang; hold et spørsmål under {limit} tegn.",
+    ),
+    "empty_question": (
+        "Ask me a question, e.g. “{example}”. /help lists the commands.",
+        "Still meg et spørsmål, f.eks. «{example}». /help viser kommandoene.",
+    ),
+    "unknown_command": (
+        "I do not know the command /{command}. /help lists what I can do.",
+        "Jeg kjenner ikke kommandoen /{command}. /help viser hva jeg kan.",
+    ),
+    "non_text": (
+        "I can only read text. Ask me a question, e.g. “{example}”.",
+        "Jeg kan bare lese tekst. Still meg et spørsmål, f.eks. «{example}».",
+    ),
+    "edited": (
+        "I answer new messages only; please send your changed question as a new message.",
+        "Jeg svarer bare på nye meldinger; send det endrede spørsmålet som en ny melding.",
+    ),
+    "button_expired": (
+        "This button has expired. Please ask again.",
+        "Denne knappen er utløpt. Spør på nytt.",
+    ),
+    "choose_number": ("Type a number to choose:", "Skriv et tall for å velge:"),
+    "error": (
+        "Sorry, something went wrong on my side. Please try again in a moment.",
+        "Beklager, noe gikk galt hos meg. Prøv igjen om litt.",
+    ),
+    # --- events and calendar -----------------------------------------------------------------
+    "events_upcoming": ("Coming up:", "Kommende:"),
+    "events_all": ("Events, deadlines and milestones:", "Møter, frister og milepæler:"),
+    "events_none": ("Nothing is scheduled from today on.", "Ingenting er planlagt fra i dag av."),
+    "events_earlier": (
+        "{count} earlier items: /events all",
+        "{count} tidligere punkter: /events all",
+    ),
+    "calendar_heading": (
+        "Subscribe to the programme calendar in your calendar app:",
+        "Abonner på programkalenderen i kalenderappen din:",
+    ),
+    "calendar_attached": (
+        "The programme calendar (.ics): open it to import the events once.",
+        "Programkalenderen (.ics): åpne den for å importere hendelsene én gang.",
+    ),
+    "calendar_console": (
+        "Save the .ics file with: coordbot ics feed -o programme.ics",
+        "Lagre .ics-filen med: coordbot ics feed -o programme.ics",
+    ),
+    # --- coordinator commands ----------------------------------------------------------------
+    "users_heading": ("People who have talked to the bot:", "Personer som har snakket med boten:"),
+    "users_none": ("Nobody has talked to the bot yet.", "Ingen har snakket med boten ennå."),
+    "user_usage": (
+        "Usage: /{command} USER_ID (the number /users shows)",
+        "Bruk: /{command} BRUKER_ID (tallet /users viser)",
+    ),
+    "link_usage": (
+        "Usage: /link USER_ID PERSON (a person key or full name from the registry)",
+        "Bruk: /link BRUKER_ID PERSON (en personnøkkel eller fullt navn fra registeret)",
+    ),
+    "no_such_user": (
+        "No user {user_id} has talked to the bot; ask them to send /start first.",
+        "Ingen bruker {user_id} har snakket med boten; be dem sende /start først.",
+    ),
+    "no_such_person": (
+        "No person “{person}” in the registry.",
+        "Ingen person «{person}» i registeret.",
+    ),
+    "did_you_mean": ("Did you mean:", "Mente du:"),
+    "approved": ("{user} may now ask the directory.", "{user} kan nå spørre katalogen."),
+    "revoked": ("{user} is no longer approved.", "{user} er ikke lenger godkjent."),
+    "linked": ("{user} is now linked to {person}.", "{user} er nå koblet til {person}."),
+    "unlinked": ("{user} is no longer linked to anyone.", "{user} er ikke lenger koblet til noen."),
+    "status_coordinator": ("coordinator", "koordinator"),
+    "status_approved": ("approved", "godkjent"),
+    "status_pending": ("not approved", "ikke godkjent"),
+    "status_blocked": ("blocked the bot", "har blokkert boten"),
+    "status_unknown_person": ("not in the registry", "ikke i registeret"),
+    # --- console -------------------------------------------------------------------------------
+    "console_hint": (
+        "No Telegram token set: chatting here on the console. Set COORDBOT_TELEGRAM_TOKEN to "
+        "connect to Telegram. Ctrl-D ends.",
+        "Ingen Telegram-token satt: vi chatter her i konsollen. Sett COORDBOT_TELEGRAM_TOKEN for "
+        "å koble til Telegram. Ctrl-D avslutter.",
+    ),
+}
+
+
+def t(lang: str, key: str, /, **params: object) -> str:
+    """The UI string `key` in `lang` (en or nb) with `params` filled in."""
+    english, norwegian = _STRINGS[key]
+    template = norwegian if lang == "nb" else english
+    return template.format(**params) if params else template
+
+
+def language_from_tag(tag: str | None, default: Lang = "en") -> Lang:
+    """The UI language for an IETF language tag (Telegram's language_code, a locale)."""
+    if not tag:
+        return default
+    primary = tag.replace("_", "-").split("-")[0].split(".")[0].lower()
+    if primary in _NORWEGIAN_TAGS:
+        return "nb"
+    if primary in ("", "c", "posix"):
+        return default
+    return "en"
+
+
+def parse_language(text: str) -> Lang | None:
+    """`en` or `nb` from what a user typed after /lang (also 'no', 'norsk', 'english')."""
+    word = text.strip().lower()
+    if word in ("en", "eng", "english", "engelsk"):
+        return "en"
+    if word in ("nb", "no", "nn", "norsk", "norwegian", "bokmål", "bokmal"):
+        return "nb"
+    return None
+
+
+def has_key(key: str) -> bool:
+    """True when `key` is a known UI string (used to check command descriptions)."""
+    return key in _STRINGS
