@@ -168,12 +168,17 @@ class BotApiStandIn:
     ) -> list[RecordedCall]:
         """Wait until at least `count` successful calls of `method` were recorded."""
 
-        async def enough() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
-
-        await asyncio.wait_for(enough(), timeout)
+        await self.wait_until(lambda: len(self.calls_to(method)) >= count, timeout)
         return self.calls_to(method)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds; it is checked again after every recorded call."""
+
+        async def holds() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(holds(), timeout)
 
     # --- HTTP ------------------------------------------------------------------------------
 
