@@ -79,11 +79,12 @@ class AnswerEngine:
         """The lookup tables for the current snapshot (built on first use after a change)."""
         data = self._registry.snapshot()
         with self._lock:
-            if self._index is None or self._index.data is not data:
+            current = self._index
+            if current is None or current.version != data.version or current.data is not data:
                 places: Sequence[Place] = load_places(self._places_file)
                 names: KnownNames = load_names(self._names_file)
-                self._index = Index(data, places, names)
-            return self._index
+                current = self._index = Index(data, places, names)
+            return current
 
     def ask(self, question: str, lang: str | None = None) -> Answer:
         """Answer one question; never raises on any text."""
@@ -133,7 +134,12 @@ def _dispatch(ctx: Context) -> Answer:
         return answer
     if schedule.names_an_event(ctx):
         return schedule.answer_when(ctx)
-    prefix = f"{ctx.msg('greeting')} " if "greeting" in m.flags else f"{ctx.msg('no_answer')} "
+    if "greeting" in m.flags:
+        prefix = f"{ctx.msg('greeting')} "
+    elif "help" in m.flags:
+        prefix = ""
+    else:
+        prefix = f"{ctx.msg('no_answer')} "
     return ctx.not_found(prefix + ctx.hint())
 
 

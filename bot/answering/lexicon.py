@@ -177,10 +177,9 @@ GREETING = frozenset(
         "takk",
         "thanks",
         "thank you",
-        "help",
-        "hjelp",
     }
 )
+HELP = frozenset({"help", "hjelp", "?", "what can you do", "hva kan du"})
 
 # --- words that are never names, places or typos of them -------------------------------------
 
@@ -234,7 +233,8 @@ MARKERS_EN = frozenset(
     network steering group county counties tomorrow today yesterday week month and with from
     about please tell me my in there this that any all first second starts start upcoming
     january february march june july october december monday tuesday wednesday thursday
-    friday saturday sunday representative deputy head chair who's what's"""
+    friday saturday sunday representative deputy head chair who's what's hi hello thanks help
+    secretariat leader"""
     )
 )
 MARKERS_NB = frozenset(
@@ -245,7 +245,7 @@ MARKERS_NB = frozenset(
     leder nestleder ikke har kommune kommunen kommuner idag imorgen morgen dag uke uka uken
     januar februar mars mai juni juli oktober desember mandag tirsdag onsdag torsdag fredag
     lordag sondag pulje oppstart starter datainnsamling hos sin sitt sine noen finnes ansvar
-    representant sekretariat sekretariatet fristene motene"""
+    representant sekretariat sekretariatet fristene motene hei hallo takk hjelp heisann"""
     )
 )
 

@@ -7,11 +7,11 @@ general contact).
 
 from __future__ import annotations
 
-from bot.answering import render
+from bot.answering import lexicon, render
 from bot.answering.index import Holding
 from bot.answering.model import Answer
 from bot.answering.reply import Context
-from bot.answering.resolve import NameRun
+from bot.answering.resolve import NameRun, Span
 from bot.registry_data import PersonRec, RoleRec
 
 _NO_ROLE = RoleRec(role="")
@@ -20,9 +20,9 @@ _NO_ROLE = RoleRec(role="")
 def answer_people(ctx: Context) -> Answer | None:
     """An answer about people, places or bodies, or None when the question names none."""
     m = ctx.mentions
-    places, gaz = m.keys("place"), m.keys("gaz")
-    if gaz and not places:
-        return _not_in_programme(ctx, gaz[0])
+    places, unregistered = m.keys("place"), m.unregistered_places()
+    if unregistered and not places:
+        return _not_in_programme(ctx, *unregistered[0])
     if m.near_misses:
         return _near_miss(ctx)
     named = m.keys("person")
@@ -36,10 +36,13 @@ def answer_people(ctx: Context) -> Answer | None:
     runs = [r for r in m.name_runs if r.registered or _has_known_name(ctx, r)]
     if runs:
         return answer_name(ctx, runs[0])
-    if m.keys("role") or (m.flags & {"head", "deputy"} and (m.keys("org") or m.keys("audience"))):
-        return _answer_role(ctx)
-    if "municipality" in m.flags and "list" in m.flags and not places:
+    pure_role = any(all(kind == "role" for kind, _ in s.senses) for s in m.spans)
+    if "municipality" in m.flags and "list" in m.flags and not places and not pure_role:
         return _municipalities(ctx)
+    if m.keys("role") or m.flags & {"head", "deputy"}:
+        return _answer_role(ctx)
+    if places and _body_of(ctx):
+        return _place_in_body(ctx, places[0])
     if places:
         return _place_people(ctx, places[0])
     if m.keys("org") or m.keys("audience"):
@@ -84,8 +87,15 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
                 scores[key] = scores.get(key, 0) + 1
         best = sorted(scores, key=lambda k: -scores[k])
         return _did_you_mean_person(ctx, run, said, best)
+    unknown = list(run.unknown)
+    for said_word, choices in run.fuzzy:
+        narrowed = {k for k in matching if set(choices) & set(index.person_words[k])}
+        if narrowed:
+            matching = narrowed
+        else:
+            unknown.append(said_word)
     ordered = [p.key for p in index.data.people if p.key in matching]
-    if run.unknown:
+    if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
         exact = [k for k in ordered if list(index.person_words[k]) == run.registered]
@@ -154,6 +164,7 @@ def person_answer(ctx: Context, person: PersonRec) -> Answer:
             if h.person.key != person.key
             and h.person.email
             and h.role.organisation == role.organisation
+            and h.role.municipality == role.municipality
         ]
         if colleagues:
             text += "\n" + ctx.msg(
@@ -180,6 +191,8 @@ def _answer_role(ctx: Context) -> Answer:
             roles = heads
         elif heads:
             roles = [r for r in roles if r in heads]
+    elif m.flags & {"head", "deputy"} and not roles:
+        roles = _leader_roles(ctx, deputy="deputy" in m.flags)
     if place is None and org is None:
         unknown = [r for r in m.name_runs if r.unknown]
         if unknown:
@@ -209,6 +222,44 @@ def _answer_role(ctx: Context) -> Answer:
     return _role_holders(ctx, held, place, roles)
 
 
+def _leader_roles(ctx: Context, deputy: bool) -> list[str]:
+    """Leader roles the question's other words point at ("who leads the programme?"), or all
+    of them when nothing does."""
+    from bot.answering.text import fold_words
+
+    index = ctx.index
+    asked = set(ctx.mentions.words) - lexicon.STOP - lexicon.HEAD - lexicon.DEPUTY
+    leaders = [
+        r
+        for r in index.data.role_types
+        if r.key.endswith("leader") and ("deputy" in r.key) == deputy
+    ]
+    named = [
+        r.key
+        for r in leaders
+        if asked & {w for t in (r.name_en, r.name_nb, *r.terms) for w in fold_words(t)}
+    ]
+    return named or [r.key for r in leaders]
+
+
+def _body_of(ctx: Context) -> str | None:
+    """The organisation the question names (directly or through its audience)."""
+    m, index = ctx.mentions, ctx.index
+    orgs = m.keys("org") or [
+        index.audience_org[a] for a in m.keys("audience") if a in index.audience_org
+    ]
+    return orgs[0] if orgs else None
+
+
+def _place_in_body(ctx: Context, place: str) -> Answer:
+    """Who represents a place in a body ("who represents Stavanger in the network?")."""
+    index, org = ctx.index, _body_of(ctx)
+    held = [h for h in index.by_place.get(place, []) if h.role.organisation == org]
+    if not held:
+        return _place_people(ctx, place)
+    return _role_holders(ctx, held, place, list(dict.fromkeys(h.role.role for h in held)))
+
+
 def _at(h: Holding, place: str) -> bool:
     return h.role.municipality == place
 
@@ -230,12 +281,11 @@ def _role_holders(ctx: Context, held: list[Holding], place: str | None, roles: l
             text = text[:-1] + f" ({extra})."
         return ctx.answer(text, views)
     lines = render.people_lines(index, held, lang, with_role=not one_role)
-    if not one_role:
-        role_text = render.join_words(
-            [render.role_name(index, r, lang) for r in roles], lang, "and"
-        )
-    key = "role_many_place" if place_name else "role_many"
-    header = ctx.msg(key, role=role_text, place=place_name or "", count=len(lines))
+    if one_role:
+        key = "role_many_place" if place_name else "role_many"
+        header = ctx.msg(key, role=role_text, place=place_name or "", count=len(lines))
+    else:
+        header = ctx.msg("holders_many", count=len(lines))
     return ctx.answer(header + "\n" + render.bullets(lines, lang), views)
 
 
@@ -323,10 +373,17 @@ def _municipalities(ctx: Context) -> Answer:
     m, index = ctx.mentions, ctx.index
     audiences = m.keys("audience")
     if audiences and index.data.audience_by_key[audiences[0]].municipalities:
-        keys = index.data.audience_by_key[audiences[0]].municipalities
-        names = [render.place_name(index, k) or k for k in keys]
-    else:
-        names = [p.name for p in index.data.municipalities]
+        audience = index.data.audience_by_key[audiences[0]]
+        names = [render.place_name(index, k) or k for k in audience.municipalities]
+        return ctx.answer(
+            ctx.msg(
+                "municipalities_in",
+                body=audience.name(ctx.lang),
+                count=len(names),
+                places=", ".join(names),
+            )
+        )
+    names = [p.name for p in index.data.municipalities]
     return ctx.answer(ctx.msg("municipalities", count=len(names), places=", ".join(names)))
 
 
@@ -341,7 +398,7 @@ def _registered_places(ctx: Context) -> str:
     return ctx.msg("registered_places", places=shown)
 
 
-def _not_in_programme(ctx: Context, place: str) -> Answer:
+def _not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
     """A real place that is not registered: a registered place spelt alike is offered back
     (Kristiansand -> Kristiansund?), else the registered places are listed."""
     from rapidfuzz import process
@@ -350,14 +407,13 @@ def _not_in_programme(ctx: Context, place: str) -> Answer:
     from bot.answering.text import fold_words
 
     index = ctx.index
-    span = ctx.mentions.span_of("gaz", place)
     text = ctx.msg("not_registered_place", place=place)
     folded = " ".join(fold_words(place))
     registered = {" ".join(fold_words(p.name)): p.name for p in index.data.municipalities}
     limit = 1 if len(folded) < 5 else 2
     close = process.extract(folded, list(registered), scorer=OSA.distance, score_cutoff=limit)
     names = [registered[c] for c, _, _ in sorted(close, key=lambda r: r[1])]
-    if not names or span is None:
+    if not names:
         return ctx.not_found(f"{text} {_registered_places(ctx)}")
     text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
     return ctx.clarify(text, [ctx.rewrite(span.start, span.end - 1, n) for n in names])

@@ -25,6 +25,7 @@ _FLAG_SETS = {
     "head": lexicon.HEAD,
     "deputy": lexicon.DEPUTY,
     "greeting": lexicon.GREETING,
+    "help": lexicon.HELP,
 }
 _MAX_FLAG_WORDS = 3
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
@@ -47,6 +48,9 @@ class NameRun:
     positions: list[int]
     registered: list[str]  # folded words that are parts of registered names
     unknown: list[str]  # original spellings of the other words
+    # Near misses inside the run: (original spelling, close registered name parts). The
+    # rest of the name decides between them ("Kristan Mjøen" is Kristian Mjøen).
+    fuzzy: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +86,20 @@ class Mentions:
                     out[key] = None
         return list(out)
 
+    def unregistered_places(self) -> list[tuple[str, Span]]:
+        """Real places named that are not in the registry, as the gazetteer spells them (the
+        spelling the question used when two places fold alike, as Lærdal and Lardal do)."""
+        out = []
+        for span in self.spans:
+            names = sorted(key for kind, key in span.senses if kind == "gaz")
+            if not names:
+                continue
+            tokens = self.question.tokens
+            said = self.question.text[tokens[span.start].start : tokens[span.end - 1].end]
+            same = [n for n in names if n.casefold() == said.casefold()]
+            out.append(((same or names)[0], span))
+        return out
+
     def span_of(self, kind: str, key: str) -> Span | None:
         """The first span with that sense."""
         return next((s for s in self.spans if (kind, key) in s.senses), None)
@@ -108,10 +126,11 @@ def resolve(question: Question, index: Index, today: date) -> Mentions:
     found = Mentions(question, list(words), find_date(question, today))
     blocked = set(found.date.positions) if found.date else set()
     intent_positions = _flags(words, found.flags, blocked)
+    blocked |= _ordinary_words_named_like_places(question, index)
     found.spans = _phrase_spans(words, index, blocked)
     _correct_typos(found, index, blocked | intent_positions)
     covered = blocked | {i for s in found.spans for i in range(s.start, s.end)}
-    found.name_runs = _name_runs(question, found.words, index, covered | intent_positions)
+    found.name_runs = _name_runs(found, index, covered | intent_positions)
     named = {i for run in found.name_runs for i in run.positions}
     found.unknown = [
         i
@@ -137,6 +156,20 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
                 positions.update(range(i, i + length))
                 break
     return positions
+
+
+def _ordinary_words_named_like_places(question: Question, index: Index) -> set[int]:
+    """Positions of words such as "time", "hole" or "moss" that name an unregistered place
+    only when capitalised inside a sentence."""
+    out = set()
+    for i, token in enumerate(question.tokens):
+        word = token.text
+        if token.capital or not (word in _NOT_NAMES or len(word) <= 3):
+            continue
+        senses = index.phrases.get(word)
+        if senses and all(kind == "gaz" for kind, _ in senses):
+            out.add(i)
+    return out
 
 
 def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Span]:
@@ -215,11 +248,9 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
             found.words[i] = registered[0]
             corrected.add(i)
             continue
-        near = [
-            c
-            for c, _, _ in sorted(results, key=lambda r: r[1])
-            if {"registered", "name"} <= index.fuzzy_kinds[c]
-        ]
+        named = [(c, d) for c, d, _ in results if {"registered", "name"} <= index.fuzzy_kinds[c]]
+        closest = min((d for _, d in named), default=0)
+        near = [c for c, d in named if d == closest]
         if near:
             found.near_misses.append(NearMiss(i, found.question.tokens[i].orig, near))
     if corrected:
@@ -230,15 +261,20 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
         found.near_misses = [m for m in found.near_misses if m.position not in corrected]
 
 
-def _name_runs(
-    question: Question, words: list[str], index: Index, covered: set[int]
-) -> list[NameRun]:
+def _name_runs(found: Mentions, index: Index, covered: set[int]) -> list[NameRun]:
     """Runs of consecutive name-like words: parts of registered names, common Norwegian names,
-    and other capitalised words next to them."""
+    other capitalised words next to them, and near misses of name parts inside a name."""
+    question, words = found.question, found.words
+    misses = {m.position: m for m in found.near_misses}
     runs: list[NameRun] = []
     current: NameRun | None = None
     for i, word in enumerate(words):
-        kind = None if i in covered else _name_kind(question, i, word, index)
+        if i in covered:
+            kind = None
+        elif i in misses:
+            kind = "fuzzy"
+        else:
+            kind = _name_kind(question, i, word, index)
         if kind is None:
             current = None
             continue
@@ -248,15 +284,21 @@ def _name_runs(
         current.positions.append(i)
         if kind == "registered":
             current.registered.append(word)
+        elif kind == "fuzzy":
+            current.fuzzy.append((question.tokens[i].orig, misses[i].choices))
         else:
             current.unknown.append(question.tokens[i].orig)
-    return [
-        r
-        for r in runs
-        if r.registered
-        or any(words[i] in index.known_names for i in r.positions)
-        or len(r.unknown) >= 1
-    ]
+    kept = []
+    for run in runs:
+        if run.fuzzy and not run.registered:
+            # A near miss on its own stays a near miss (answered with a question back).
+            run.positions = [i for i in run.positions if i not in misses]
+            run.fuzzy = []
+        else:
+            found.near_misses = [m for m in found.near_misses if m.position not in run.positions]
+        if run.positions:
+            kept.append(run)
+    return kept
 
 
 def _name_kind(question: Question, i: int, word: str, index: Index) -> str | None:

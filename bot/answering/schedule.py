@@ -70,9 +70,8 @@ def _place_filter(ctx: Context, events: list[EventRec]) -> list[EventRec]:
 
 def _unknown_place(ctx: Context) -> Answer | None:
     """A real place that is neither registered nor where any event is."""
-    for name in ctx.mentions.keys("gaz"):
-        span = ctx.mentions.span_of("gaz", name)
-        words = ctx.mentions.words[span.start : span.end] if span else []
+    for name, span in ctx.mentions.unregistered_places():
+        words = ctx.mentions.words[span.start : span.end]
         if not ctx.index.concepts(words) & query_concepts(ctx):
             return ctx.not_found(ctx.msg("not_registered_place", place=name) + " " + ctx.hint())
     return None
