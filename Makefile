@@ -17,8 +17,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coordbot run
 
+# The database-heavy tests run a second time on a throwaway PostgreSQL cluster (skipped with a
+# note where no PostgreSQL server is installed; CI installs one).
+POSTGRES_TESTS ?= tests/test_registry_seed.py tests/test_registry_csv.py tests/test_outbox.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	COORDBOT_TEST_POSTGRES=1 $(BIN)/python -m pytest $(POSTGRES_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,20 +17,51 @@ from bot.config import Config, load_config
 from bot.services import Services, build_services
 
 if TYPE_CHECKING:
+    from tests.pg_cluster import Cluster
     from tests.smtp_server import SmtpTestServer
 
 OSLO = ZoneInfo("Europe/Oslo")
+_database_numbers = itertools.count(1)
+
+
+# COORDBOT_TEST_POSTGRES=1 runs the tests on a throwaway PostgreSQL cluster instead of SQLite
+# (`make test` does so for the database-heavy test files). Read once, before tests clear COORDBOT_*.
+ON_POSTGRES = os.environ.get("COORDBOT_TEST_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[Cluster | None]:
+    """The PostgreSQL cluster of this test run, when ON_POSTGRES."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    from tests.pg_cluster import PostgresUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL pass skipped: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _postgres: Cluster | None
+) -> None:
     """No test touches the user's database or picks up a developer's COORDBOT_* settings."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("COORDBOT_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", f"sqlite:///{tmp_path / 'coordbot.sqlite3'}")
+    if _postgres is not None:
+        url = _postgres.create_database(f"t{next(_database_numbers)}")
+    else:
+        url = f"sqlite:///{tmp_path / 'coordbot.sqlite3'}"
+    monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
 
