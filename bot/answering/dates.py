@@ -126,8 +126,13 @@ def _find_word_date(words: list[str], today: date) -> DateRange | None:
     return None
 
 
+_RELATIVE_FIRST = frozenset(phrase[0] for phrase in _RELATIVE_DAYS)
+
+
 def _relative_day(words: list[str], i: int, today: date) -> DateRange | None:
     """'today', 'i morgen', 'day after tomorrow'..."""
+    if words[i] not in _RELATIVE_FIRST:
+        return None
     for phrase, offset in _RELATIVE_DAYS.items():
         if tuple(words[i : i + len(phrase)]) == phrase:
             when = today + timedelta(days=offset)

@@ -63,7 +63,13 @@ class Index:
         self.known_names = self._known_names(names)
         self._build_holdings(data)
         self._build_concepts(data)
-        self.max_phrase = max((k.count(" ") + 1 for k in self.phrases), default=1)
+        # Longest phrase starting with each word, so most words cost one lookup.
+        self.phrase_lengths: dict[str, int] = {}
+        for key in self.phrases:
+            first, _, _ = key.partition(" ")
+            length = key.count(" ") + 1
+            if length > self.phrase_lengths.get(first, 1):
+                self.phrase_lengths[first] = length
         self._build_fuzzy()
 
     # --- entities ----------------------------------------------------------------------------
@@ -87,6 +93,8 @@ class Index:
         for r in data.role_types:
             for text in (r.name_en, r.name_nb, *r.terms):
                 self._add(text, ("role", r.key))
+        self.person_order = {p.key: i for i, p in enumerate(data.people)}
+        self.place_names = {_key(fold_words(m.name)): m.name for m in data.municipalities}
         for p in data.people:
             words = tuple(fold_words(p.name))
             self.person_words[p.key] = words
@@ -173,7 +181,12 @@ class Index:
                 for variant in stem_variants(key):
                     if len(variant) >= 4:
                         self.concept_phrases.setdefault(variant, concept)
-        self.max_concept = max((k.count(" ") + 1 for k in self.concept_phrases), default=1)
+        self.concept_lengths: dict[str, int] = {}
+        for key in self.concept_phrases:
+            first, _, _ = key.partition(" ")
+            length = key.count(" ") + 1
+            if length > self.concept_lengths.get(first, 1):
+                self.concept_lengths[first] = length
         self.raw_vocab: set[str] = set()
         self.event_concepts: dict[str, frozenset[str]] = {}
         for ev in data.events:
@@ -210,7 +223,7 @@ class Index:
         found: set[str] = set()
         i, n = 0, len(words)
         while i < n:
-            for length in range(min(self.max_concept, n - i), 1, -1):
+            for length in range(min(self.concept_lengths.get(words[i], 1), n - i), 1, -1):
                 concept = self.concept_phrases.get(_key(words[i : i + length]))
                 if concept:
                     found.add(concept)

@@ -23,9 +23,9 @@ def answer_people(ctx: Context) -> Answer | None:
     places, unregistered = m.keys("place"), m.unregistered_places()
     if unregistered and not places:
         return _not_in_programme(ctx, *unregistered[0])
-    if m.near_misses:
-        return _near_miss(ctx)
     named = m.keys("person")
+    if m.near_misses and not named and not places:
+        return _near_miss(ctx)
     if named:
         answers = [person_answer(ctx, ctx.index.data.person_by_key[k]) for k in named]
         if len(answers) == 1:
@@ -94,7 +94,7 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
             matching = narrowed
         else:
             unknown.append(said_word)
-    ordered = [p.key for p in index.data.people if p.key in matching]
+    ordered = sorted(matching, key=index.person_order.__getitem__)
     if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
@@ -104,7 +104,7 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     if len(ordered) == 1:
         return person_answer(ctx, index.data.person_by_key[ordered[0]])
     names = [index.data.person_by_key[k].name for k in ordered]
-    suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names]
+    suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names[:5]]
     text = ctx.msg("clarify_people", name=said) + "\n" + render.bullets(names, ctx.lang)
     return ctx.clarify(text, suggestions)
 
@@ -409,10 +409,9 @@ def _not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
     index = ctx.index
     text = ctx.msg("not_registered_place", place=place)
     folded = " ".join(fold_words(place))
-    registered = {" ".join(fold_words(p.name)): p.name for p in index.data.municipalities}
     limit = 1 if len(folded) < 5 else 2
-    close = process.extract(folded, list(registered), scorer=OSA.distance, score_cutoff=limit)
-    names = [registered[c] for c, _, _ in sorted(close, key=lambda r: r[1])]
+    close = process.extract(folded, index.place_names, scorer=OSA.distance, score_cutoff=limit)
+    names = [name for name, _, _ in sorted(close, key=lambda r: r[1])][:5]
     if not names:
         return ctx.not_found(f"{text} {_registered_places(ctx)}")
     text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))

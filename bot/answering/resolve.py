@@ -27,7 +27,11 @@ _FLAG_SETS = {
     "greeting": lexicon.GREETING,
     "help": lexicon.HELP,
 }
-_MAX_FLAG_WORDS = 3
+_FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
+for _name, _vocab in _FLAG_SETS.items():
+    for _phrase in _vocab:
+        _FLAG_PHRASES[_phrase] = (*_FLAG_PHRASES.get(_phrase, ()), _name)
+_MAX_FLAG_WORDS = max(p.count(" ") + 1 for p in _FLAG_PHRASES)
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
 
 
@@ -117,7 +121,13 @@ class Mentions:
 
 
 def _confident_distance(length: int) -> int:
+    """Edits a word of this length may be from a registered word to be corrected silently."""
     return 0 if length < 5 else 1 if length < 10 else 2
+
+
+def _doubtful_distance(length: int) -> int:
+    """Edits up to which a word is worth a question back ("did you mean ...?")."""
+    return 1 if length < 7 else _confident_distance(length) + 1
 
 
 def resolve(question: Question, index: Index, today: date) -> Mentions:
@@ -149,8 +159,7 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
         if i in blocked:
             continue
         for length in range(min(_MAX_FLAG_WORDS, n - i), 0, -1):
-            phrase = " ".join(words[i : i + length])
-            hits = [name for name, vocab in _FLAG_SETS.items() if phrase in vocab]
+            hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
             if hits:
                 flags.update(hits)
                 positions.update(range(i, i + length))
@@ -180,8 +189,8 @@ def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Spa
         if i in blocked:
             i += 1
             continue
-        for length in range(min(index.max_phrase, n - i), 0, -1):
-            if any(j in blocked for j in range(i, i + length)):
+        for length in range(min(index.phrase_lengths.get(words[i], 1), n - i), 0, -1):
+            if length > 1 and any(j in blocked for j in range(i + 1, i + length)):
                 continue
             senses = index.phrases.get(" ".join(words[i : i + length]))
             if senses:
@@ -216,9 +225,6 @@ def _fuzzy_candidate(word: str, index: Index) -> bool:
 def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
     """Replace words that are one clear typo away from a registered word; record the unclear
     ones as near misses. Then match phrases again over the corrected words."""
-    from rapidfuzz import process
-    from rapidfuzz.distance import OSA
-
     covered = {i for s in found.spans for i in range(s.start, s.end)}
     corrected: set[int] = set()
     looked_up = 0
@@ -228,9 +234,17 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
         if looked_up >= MAX_FUZZY_WORDS:
             break
         looked_up += 1
+        # Imported here: a question of known words (most of them) never needs it.
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         confident = _confident_distance(len(word))
         results = process.extract(
-            word, index.fuzzy_choices, scorer=OSA.distance, score_cutoff=confident + 1, limit=8
+            word,
+            index.fuzzy_choices,
+            scorer=OSA.distance,
+            score_cutoff=max(confident, _doubtful_distance(len(word))),
+            limit=8,
         )
         if not results:
             continue

@@ -82,16 +82,17 @@ def _fold_word(word: str) -> tuple[str, ...]:
     return tuple(p for p in (w.strip(".-") for w in fold(word).split()) if p)
 
 
-def stem_variants(word: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)
+def stem_variants(word: str) -> tuple[str, ...]:
     """Shorter forms of an inflected word ("datakontakten" -> "datakontakt", "bodos" ->
     "bodo"), longest first; none for short words."""
     if len(word) < 4 or not word.isalpha():
-        return []
-    out = []
-    for suffix in SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            out.append(word[: -len(suffix)])
-    return out
+        return ()
+    return tuple(
+        word[: -len(suffix)]
+        for suffix in SUFFIXES
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3
+    )
 
 
 def detect_language(question: Question, entity_positions: Iterable[int]) -> str | None:
