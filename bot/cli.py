@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--municipality", metavar="NAME", help="only this municipality's events")
     feed.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     feed.add_argument("--links", action="store_true", help="print the feeds' subscription links")
+    feed.add_argument("--lang", choices=("en", "nb"), help="language of titles and texts")
     invite = ics_sub.add_parser("invite", help="an iMIP invite (RFC 6047) for one event")
     invite.add_argument("event_key", metavar="EVENT_KEY")
     target = invite.add_mutually_exclusive_group(required=True)
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--audience", metavar="NAME", help="every member of an audience")
     invite.add_argument("--cancel", action="store_true", help="a CANCEL instead of a REQUEST")
     invite.add_argument("--send", action="store_true", help="send through the SMTP server")
+    invite.add_argument("--lang", choices=("en", "nb"), help="language of the invite")
 
     registry = sub.add_parser("registry", help="check, import or export the registry")
     reg_sub = registry.add_subparsers(dest="registry_command", metavar="ACTION", required=True)

@@ -22,10 +22,12 @@ from bot.config import EmailConfig
 if TYPE_CHECKING:
     import aiosmtplib
 
-# Everything but tab is refused in header text: CR and LF because they start a new header
-# (CVE-2024-6923: the email package of Python 3.11.7 does not quote them on output), the other
-# controls because no mail client shows them sensibly.
-_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Every control but tab is refused in header text: CR, LF and the other line breaks because
+# they start a new header (CVE-2024-6923: the email package of Python 3.11.7 does not quote
+# them on output), the rest because no mail client shows them sensibly.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# What str.splitlines() (and so the email package) takes for the end of a line.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})*")
@@ -35,12 +37,19 @@ class HeaderValueError(ValueError):
     """A value that must not be put into a mail header (line break, control, bad address)."""
 
 
+# Text shaped like an RFC 2047 encoded word is written out as it is, and every mail reader then
+# decodes it into something else (possibly a line break): refused, like a raw line break.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[qQbB]\?.*?\?=", re.DOTALL)
+
+
 def header_text(value: str, what: str) -> str:
     """Return `value` unchanged if it is safe as header text; raise HeaderValueError if not."""
     match = _HEADER_CONTROL.search(value)
     if match is not None:
-        kind = "a line break" if match.group() in "\r\n" else "a control character"
+        kind = "a line break" if match.group() in _LINE_BREAKS else "a control character"
         raise HeaderValueError(f"{what} contains {kind}: {value!r}")
+    if _ENCODED_WORD.search(value):
+        raise HeaderValueError(f"{what} contains an RFC 2047 encoded word: {value!r}")
     return value
 
 
@@ -64,7 +73,8 @@ def check_address(address: str, what: str = "address") -> str:
 def mailbox(name: str | None, address: str, what: str = "address") -> Address:
     """An `Address` for a header, built through email.headerregistry from checked parts."""
     check_address(address, what)
-    display = header_text(name or "", f"name for {address}")
+    # Runs of blanks (tabs included) become one space: headers fold and unfold on whitespace.
+    display = " ".join(header_text(name or "", f"name for {address}").split())
     try:
         return Address(display_name=display, addr_spec=address)
     except (ValueError, IndexError) as exc:  # headerregistry raises its defects as ValueError

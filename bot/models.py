@@ -142,6 +142,7 @@ class EventAudience(Base):
     audience_id: Mapped[int] = mapped_column(
         ForeignKey("audience.id", ondelete="CASCADE"), primary_key=True
     )
+import bot.calendar.records  # noqa: E402, F401  (calendar_invite)
 import bot.access  # noqa: E402, F401  (chat_user)
 import bot.delivery.models  # noqa: E402, F401  (outbox, broadcast)
 import bot.subscriptions  # noqa: E402, F401  (subscription)

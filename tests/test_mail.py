@@ -249,7 +249,16 @@ async def test_implicit_tls(server_tls: ssl.SSLContext, client_tls: ssl.SSLConte
 
 def test_header_text_refuses_line_breaks_and_controls() -> None:
     assert header_text('Møte; "ok", 🎉', "subject") == 'Møte; "ok", 🎉'
-    for bad in ("a\r\nBcc: x@example.org", "a\nb", "a\rb", "nul\x00", "esc\x1b"):
+    for bad in (
+        "a\r\nBcc: x@example.org",
+        "a\nb",
+        "a\rb",
+        "a\u2028b",
+        "a\x85b",
+        "nul\x00",
+        "esc\x1b",
+        "=?utf-8?q?=0D=0ABcc:_x@example.org?=",
+    ):
         with pytest.raises(HeaderValueError):
             header_text(bad, "subject")
 

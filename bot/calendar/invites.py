@@ -1,0 +1,184 @@
+"""iMIP invitations (RFC 5546 REQUEST/CANCEL carried by e-mail as in RFC 6047).
+
+`build_invite` is pure: registry records in, an `EmailMessage` out (or HeaderValueError for a
+recipient or text that cannot go into a header). Sending and the ledger live in `dispatch`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Literal
+
+from icalendar import Calendar, vCalAddress
+
+from bot.calendar.identity import PRODID
+from bot.calendar.texts import format_when, label
+from bot.calendar.vevent import (
+    add_timezones,
+    calendar_param,
+    event_component,
+    event_contacts,
+)
+from bot.mail import check_address, header_text, mailbox
+from bot.registry_data import EventRec, RegistryData
+
+Method = Literal["REQUEST", "CANCEL"]
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Who an invite goes to."""
+
+    address: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Organizer:
+    """The sending mailbox (From) and the ORGANIZER of the invites."""
+
+    address: str
+    from_name: str
+    organizer_name: str
+
+
+def invite_calendar(
+    data: RegistryData,
+    ev: EventRec,
+    invitee: Invitee,
+    organizer: Organizer,
+    *,
+    method: Method,
+    now: datetime,
+    lang: str,
+) -> Calendar:
+    """The iTIP object: METHOD, the event with its feed UID and stored SEQUENCE, ORGANIZER and
+    exactly one ATTENDEE (the recipient), and a VTIMEZONE for every TZID used."""
+    calendar = Calendar.new(prodid=PRODID, method=method)
+    # Calendar.new invents a random VCALENDAR UID; an iTIP message is identified by the
+    # event's UID alone, so a second, changing UID would only confuse readers and tools.
+    del calendar["UID"]
+    component = event_component(
+        data, ev, lang=lang, stamp=now.astimezone(UTC), cancelled=method == "CANCEL"
+    )
+    component["ORGANIZER"] = vCalAddress.new(
+        f"mailto:{organizer.address}", cn=calendar_param(organizer.organizer_name) or None
+    )
+    component["ATTENDEE"] = vCalAddress.new(
+        f"mailto:{invitee.address}",
+        cn=calendar_param(invitee.name or "") or invitee.address,
+        cutype="INDIVIDUAL",
+        role="REQ-PARTICIPANT",
+        partstat="NEEDS-ACTION",
+        rsvp=method == "REQUEST",
+    )
+    calendar.add_component(component)
+    add_timezones(calendar, [ev])
+    return calendar
+
+
+def build_invite(
+    data: RegistryData,
+    ev: EventRec,
+    invitee: Invitee,
+    organizer: Organizer,
+    *,
+    method: Method,
+    now: datetime,
+    lang: str,
+    update: bool = False,
+) -> EmailMessage:
+    """The complete iMIP e-mail: multipart/mixed holding multipart/alternative (text/plain,
+    text/html, text/calendar; method=...) and the same calendar as an invite.ics attachment.
+
+    Raises HeaderValueError when the recipient's address or name, the sender, or the title
+    cannot be put into a header (line breaks, spaces in addresses, ...).
+    """
+    if method == "REQUEST" and ev.cancelled:
+        raise ValueError(f"event {ev.key!r} is cancelled; only a CANCEL can be sent for it")
+    check_address(invitee.address, "recipient address")
+    to = mailbox(invitee.name, invitee.address, "recipient address")
+    sender = mailbox(organizer.from_name, organizer.address, "sender address (email.from_address)")
+    header_text(organizer.organizer_name, "calendar.organizer_name")
+    title = header_text(ev.title(lang), f"title of event {ev.key}")
+    when = format_when(ev.start, ev.end, lang, short=True)
+    kind = "cancel" if method == "CANCEL" else ("update" if update else "invite")
+    subject = header_text(label(lang, f"{kind}_subject").format(title=title, when=when), "subject")
+
+    ics = invite_calendar(data, ev, invitee, organizer, method=method, now=now, lang=lang)
+    ics_bytes = ics.to_ical()
+
+    message = EmailMessage(policy=policy.SMTP)
+    # Every header goes through email.headerregistry (Address objects, checked text).
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    # Short enough to stay on one header line; the key helps whoever reads a bounce.
+    message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(8)}@{sender.domain}>"
+    plain, rich = _bodies(data, ev, lang, kind)
+    message.set_content(plain, cte="quoted-printable")
+    message.add_alternative(rich, subtype="html", cte="quoted-printable")
+    # RFC 6047: the text/calendar part's method= must match METHOD inside it.
+    message.add_alternative(
+        ics_bytes.decode("utf-8"),
+        subtype="calendar",
+        params={"method": method},
+        cte="quoted-printable",
+    )
+    message.add_attachment(
+        ics_bytes,
+        maintype="application",
+        subtype="ics",
+        filename="invite.ics",
+    )
+    return message
+
+
+def _bodies(data: RegistryData, ev: EventRec, lang: str, kind: str) -> tuple[str, str]:
+    title = ev.title(lang)
+    intro = label(lang, f"{kind}_intro").format(title=title)
+    outro = label(lang, "cancel_outro" if kind == "cancel" else "invite_outro")
+    facts = [(label(lang, "when"), format_when(ev.start, ev.end, lang))]
+    if ev.location:
+        facts.append((label(lang, "where"), ev.location))
+    contacts = [c.line(data, lang) for c in event_contacts(data, ev)]
+    description = ev.description(lang)
+
+    lines = [intro, ""]
+    lines += [f"{name}: {value}" for name, value in facts]
+    if description:
+        lines += ["", description]
+    if contacts:
+        lines += ["", label(lang, "contact" if len(contacts) == 1 else "contacts") + ":"]
+        lines += [f"- {c}" for c in contacts]
+    lines += ["", outro, ""]
+    plain = "\n".join(lines)
+
+    esc = html.escape
+    parts = [f"<p>{esc(intro)}</p>", "<table>"]
+    parts += [f"<tr><th align='left'>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts]
+    parts.append("</table>")
+    if description:
+        parts.append("<p>" + esc(description).replace("\n", "<br>") + "</p>")
+    if contacts:
+        heading = label(lang, "contact" if len(contacts) == 1 else "contacts")
+        items = "".join(f"<li>{esc(c)}</li>" for c in contacts)
+        parts.append(f"<p>{esc(heading)}:</p><ul>{items}</ul>")
+    parts.append(f"<p>{esc(outro)}</p>")
+    rich = (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title></head><body>" + "\n".join(parts) + "</body></html>\n"
+    )
+    return plain, rich
+
+
+def _id_part(ev: EventRec) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", ev.key)[:32] + f".{ev.sequence}"

@@ -1,0 +1,164 @@
+"""The calendar web server inside `coordbot run`: subscription feeds over HTTP (aiohttp).
+
+GET/HEAD /calendar/NAME.ics (or /calendar/TOKEN/NAME.ics when feeds are not public) serve a
+feed as text/calendar with a strong ETag; If-None-Match gives 304. GET /healthz says "ok".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.calendar.feeds import (
+    FeedLink,
+    UnknownFeed,
+    base_url_for,
+    feed_document,
+    feed_etag,
+    find_feed,
+    links_for,
+    token_matches,
+)
+from bot.config import ConfigError
+from bot.services import Services
+
+log = logging.getLogger("coordbot.web")
+
+_CACHE_LIMIT = 256
+
+
+class CalendarServer:
+    """A bot.lifecycle.Component serving the feeds; `.port` and `.base_url` are known after
+    `start()` (calendar.listen may ask for port 0, any free port)."""
+
+    name = "calendar web server"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._config = services.config.calendar
+        self._runner: web.AppRunner | None = None
+        self._cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
+        self.port: int | None = None
+        self.host, port_text = _split_listen(self._config.listen)
+        self._listen_port = port_text
+
+    @property
+    def base_url(self) -> str:
+        """The URL subscribers use (calendar.public_base_url, else the bound address)."""
+        return base_url_for(self._config, self.port)
+
+    def links(self, lang: str | None = None) -> list[FeedLink]:
+        """Every feed's links as served by this server."""
+        lang = lang or self._services.config.bot.default_language
+        return links_for(self._services.registry.snapshot(), self._config, lang, self.base_url)
+
+    def application(self) -> web.Application:
+        """The aiohttp application (routes only; no sockets)."""
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/calendar/{name}.ics", self._public_feed)
+        app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
+        return app
+
+    async def start(self) -> None:
+        """Bind calendar.listen and begin serving."""
+        if not self._config.public_feeds and not self._config.feed_token:
+            raise ConfigError(
+                "calendar.public_feeds is false but calendar.feed_token is empty; "
+                "set COORDBOT_CALENDAR_FEED_TOKEN to a long random value"
+            )
+        # No access log: feed URLs can carry the secret token.
+        self._runner = web.AppRunner(self.application(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._listen_port)
+        await site.start()
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self._listen_port
+        log.info("calendar feeds at %s/calendar/", self.base_url)
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.Response(text="ok\n", content_type="text/plain")
+
+    async def _public_feed(self, request: web.Request) -> web.StreamResponse:
+        if not self._config.public_feeds:
+            return _not_found()
+        return await self._feed(request, request.match_info["name"])
+
+    async def _token_feed(self, request: web.Request) -> web.StreamResponse:
+        if not token_matches(self._config, request.match_info["token"]):
+            return _not_found()
+        return await self._feed(request, request.match_info["name"])
+
+    async def _feed(self, request: web.Request, name: str) -> web.StreamResponse:
+        lang = request.query.get("lang") or self._services.config.bot.default_language
+        if lang not in ("en", "nb"):
+            return web.Response(status=400, text="lang must be en or nb\n")
+        try:
+            # The registry read touches the database: keep it off the event loop.
+            document, etag = await asyncio.to_thread(self._document, name, lang)
+        except UnknownFeed:
+            return _not_found()
+        headers = {
+            "ETag": etag,
+            # Revalidate on every poll: a 304 costs nothing and changes show up at once.
+            "Cache-Control": "no-cache",
+            "Content-Disposition": f'inline; filename="{name}.ics"',
+        }
+        if _etag_matches(request, etag):
+            return web.Response(status=304, headers=headers)
+        return web.Response(
+            body=document, headers=headers, content_type="text/calendar", charset="utf-8"
+        )
+
+    def _document(self, name: str, lang: str) -> tuple[bytes, str]:
+        data = self._services.registry.snapshot()
+        key = (data.version, name, lang)
+        cached = self._cache.get(key)
+        if cached is None:
+            spec = find_feed(data, name, lang)
+            document = feed_document(data, spec, self._config, lang)
+            cached = (document, feed_etag(document))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
+
+
+def _etag_matches(request: web.Request, etag: str) -> bool:
+    """If-None-Match uses weak comparison (RFC 9110 13.1.2); '*' matches any feed."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = etag.strip('"')
+    for item in header.split(","):
+        tag = item.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag.strip('"') == wanted:
+            return True
+    return False
+
+
+def _not_found() -> web.Response:
+    return web.Response(status=404, text="no such calendar\n", content_type="text/plain")
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep:
+        raise ConfigError(f"calendar.listen must be host:port, got {listen!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ConfigError(f"calendar.listen must end in a port number, got {listen!r}") from None
+    return host.strip("[]") or "127.0.0.1", number

@@ -1,0 +1,138 @@
+"""The calendar web server over real HTTP on loopback: feeds, ETag/304, HEAD, tokens, 404."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from bot.clock import FixedClock
+from bot.config import ConfigError, load_config
+from bot.services import Services, build_services
+from bot.web import CalendarServer
+from tests.calendar_checks import parse_both
+
+TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aE"
+
+
+async def _started(services: Services) -> CalendarServer:
+    server = CalendarServer(services)
+    await server.start()
+    return server
+
+
+@pytest.fixture
+async def public_server(
+    monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> AsyncIterator[tuple[CalendarServer, Services]]:
+    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    services = build_services(load_config(), clock)
+    server = await _started(services)
+    yield server, services
+    await server.stop()
+    services.close()
+
+
+async def test_feed_with_etag_304_and_head(
+    public_server: tuple[CalendarServer, Services], clock: FixedClock
+) -> None:
+    server, services = public_server
+    assert server.port and server.port != 0
+    url = f"{server.base_url}/calendar/programme.ics"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+            etag = response.headers["ETag"]
+            body = await response.read()
+        calendar, _ = parse_both(body)
+        assert "METHOD" not in calendar
+        assert etag.startswith('"') and etag.endswith('"')
+
+        async with http.get(url, headers={"If-None-Match": etag}) as response:
+            assert response.status == 304
+            assert await response.read() == b""
+            assert response.headers["ETag"] == etag
+        async with http.get(url, headers={"If-None-Match": f'"other", W/{etag}'}) as response:
+            assert response.status == 304
+        async with http.head(url) as response:
+            assert response.status == 200
+            assert response.headers["ETag"] == etag
+            assert int(response.headers["Content-Length"]) == len(body)
+            assert await response.read() == b""
+
+        # A change in the registry gives a new document and a new ETag.
+        data = services.registry.snapshot()
+        events = tuple(
+            dataclasses.replace(e, location="Bodø") if e.key == "network-meeting" else e
+            for e in data.events
+        )
+        clock.advance(timedelta(hours=2))
+        services.registry.replace(dataclasses.replace(data, events=events))
+        async with http.get(url, headers={"If-None-Match": etag}) as response:
+            assert response.status == 200
+            assert response.headers["ETag"] != etag
+            assert "LOCATION:Bodø" in (await response.text())
+
+
+async def test_unknown_feeds_health_and_links(
+    public_server: tuple[CalendarServer, Services],
+) -> None:
+    server, _services = public_server
+    async with aiohttp.ClientSession() as http:
+        for path in ("/calendar/nowhere.ics", "/calendar/programme", "/calendar/../x.ics"):
+            async with http.get(server.base_url + path) as response:
+                assert response.status == 404, path
+        async with http.get(server.base_url + "/healthz") as response:
+            assert response.status == 200 and await response.text() == "ok\n"
+        async with http.get(server.base_url + "/calendar/programme.ics?lang=xx") as response:
+            assert response.status == 400
+        links = server.links()
+        bodo = next(link for link in links if link.name == "municipality-bodo")
+        assert bodo.webcal_url == f"webcal://127.0.0.1:{server.port}/calendar/municipality-bodo.ics"
+        async with http.get(bodo.url, params={"lang": "nb"}) as response:
+            assert response.status == 200
+            assert "X-WR-CALNAME:U4SSC Norge - Bodø" in await response.text()
+
+
+async def test_private_feeds_need_the_token(
+    monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_FEEDS", "false")
+    monkeypatch.setenv("COORDBOT_CALENDAR_FEED_TOKEN", TOKEN)
+    services = build_services(load_config(), clock)
+    server = await _started(services)
+    try:
+        async with aiohttp.ClientSession() as http:
+            base = server.base_url
+            async with http.get(f"{base}/calendar/programme.ics") as response:
+                assert response.status == 404
+            async with http.get(f"{base}/calendar/{TOKEN[:-1]}x/programme.ics") as response:
+                assert response.status == 404
+            url = server.links()[0].url
+            assert url == f"{base}/calendar/{TOKEN}/programme.ics"
+            async with http.get(url) as response:
+                assert response.status == 200
+                parse_both(await response.read())
+    finally:
+        await server.stop()
+        services.close()
+
+
+async def test_private_feeds_without_a_token_refuse_to_start(
+    monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_FEEDS", "false")
+    services = build_services(load_config(), clock)
+    server = CalendarServer(services)
+    try:
+        with pytest.raises(ConfigError, match="feed_token"):
+            await server.start()
+        await server.stop()  # safe after a failed start
+    finally:
+        services.close()
