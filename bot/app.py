@@ -33,6 +33,9 @@ def build_components(
     """The long-running parts, in start order (they stop in reverse order)."""
     components: list[Component] = []
     # Each part registers itself here with one line, imported lazily so `coordbot ask` stays light.
+    from bot.web import CalendarServer
+
+    components.append(CalendarServer(services))
     # The chat goes last: it starts once what it talks about runs, and stops first.
     components += chat_transport(services, interactive=interactive, request_stop=request_stop)
     return components

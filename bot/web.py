@@ -73,7 +73,11 @@ class CalendarServer:
         self._runner = web.AppRunner(self.application(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._listen_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self.stop()  # e.g. the port is taken: release what setup() made
+            raise
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._listen_port
         log.info("calendar feeds at %s/calendar/", self.base_url)

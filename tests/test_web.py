@@ -123,6 +123,18 @@ async def test_private_feeds_need_the_token(
         services.close()
 
 
+async def test_a_taken_port_is_an_error_that_leaves_nothing_open(
+    public_server: tuple[CalendarServer, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, services = public_server
+    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", f"127.0.0.1:{server.port}")
+    config = load_config()
+    second = CalendarServer(dataclasses.replace(services, config=config))
+    with pytest.raises(OSError):
+        await second.start()
+    await second.stop()
+
+
 async def test_private_feeds_without_a_token_refuse_to_start(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
