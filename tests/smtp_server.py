@@ -297,3 +297,35 @@ def smtp_env(server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COORDBOT_EMAIL_SECURITY", server.security)
     monkeypatch.setenv("COORDBOT_EMAIL_FROM_ADDRESS", "coordbot@u4ssc-norge.example.org")
     monkeypatch.setenv("COORDBOT_EMAIL_TIMEOUT", "10")
+
+
+def main() -> None:
+    """Serve in a process of its own (benchmarks): print the port (and with --starttls the
+    path of the CA certificate to trust), serve until stdin closes, then print how many
+    messages and connections it saw."""
+    import sys
+    import tempfile
+
+    starttls = "--starttls" in sys.argv[1:]
+    if not starttls:
+        with SmtpTestServer() as server:
+            print(server.port, flush=True)
+            sys.stdin.read()
+            print(len(server.messages), server.connections, flush=True)
+        return
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    with tempfile.TemporaryDirectory() as folder:
+        cafile = f"{folder}/ca.pem"
+        ca.cert_pem.write_to_path(cafile)
+        with SmtpTestServer(security="starttls", tls_context=context) as server:
+            print(server.port, cafile, flush=True)
+            sys.stdin.read()
+            print(len(server.messages), server.connections, flush=True)
+
+
+if __name__ == "__main__":
+    main()
