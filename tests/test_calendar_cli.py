@@ -38,11 +38,16 @@ def test_feed_to_stdout_and_file(
     assert [p.name for p in out_dir.iterdir()] == ["bodo.ics"]  # no temporary left behind
 
 
-def test_feed_links_and_unknown_names(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_feed_links_and_unknown_names(
+    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = _run(capsysbinary, "ics", "feed", "--links")
+    assert code == 2 and "set calendar.public_base_url" in err  # the tests listen on port 0
+    monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "https://kalender.example.org")
     code, out, _err = _run(capsysbinary, "ics", "feed", "--links")
     lines = out.decode().splitlines()
     assert code == 0 and lines[0].split("\t")[0] == "programme"
-    assert all(line.split("\t")[3].startswith("webcal://") for line in lines)
+    assert all(line.split("\t")[3].startswith("webcal://kalender.example.org/") for line in lines)
     code, out, err = _run(capsysbinary, "ics", "feed", "--links", "--audience", "styringsgruppen")
     assert out.decode().split("\t")[0] == "audience-steering-group"
     code, out, err = _run(capsysbinary, "ics", "feed", "--municipality", "Kristiansand")

@@ -20,7 +20,7 @@ from bot.calendar.feeds import (
 )
 from bot.calendar.identity import event_uid
 from bot.clock import FixedClock
-from bot.config import CalendarConfig
+from bot.config import CalendarConfig, ConfigError
 from bot.services import Services
 from tests.calendar_checks import assert_vtimezones, parse_both
 
@@ -195,7 +195,8 @@ def test_optional_alarm(services: Services) -> None:
 
 
 def test_links_are_https_or_http_and_webcal(services: Services) -> None:
-    links = feed_links(services)
+    data = services.registry.snapshot()
+    links = links_for(data, CalendarConfig(listen="127.0.0.1:8080"), "en")
     programme = links[0]
     assert programme.url == "http://127.0.0.1:8080/calendar/programme.ics"
     assert programme.webcal_url == "webcal://127.0.0.1:8080/calendar/programme.ics"
@@ -204,12 +205,17 @@ def test_links_are_https_or_http_and_webcal(services: Services) -> None:
 
     public = CalendarConfig(public_base_url="https://kalender.example.org/")
     private = CalendarConfig(public_feeds=False, feed_token="s3cret-t0ken")
-    data = services.registry.snapshot()
     assert links_for(data, public, "en")[0].webcal_url == (
         "webcal://kalender.example.org/calendar/programme.ics"
     )
     assert links_for(data, private, "en", "https://k.example.org")[0].url == (
         "https://k.example.org/calendar/s3cret-t0ken/programme.ics"
+    )
+    # The tests listen on port 0: without a public URL or a running server there is no link.
+    with pytest.raises(ConfigError, match="public_base_url"):
+        feed_links(services)
+    assert feed_links(services, base_url="http://127.0.0.1:4321")[0].url == (
+        "http://127.0.0.1:4321/calendar/programme.ics"
     )
 
 

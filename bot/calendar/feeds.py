@@ -14,7 +14,7 @@ from icalendar import Calendar, vDuration
 from bot.calendar.identity import PRODID, feed_uid
 from bot.calendar.texts import label
 from bot.calendar.vevent import add_timezones, event_component
-from bot.config import CalendarConfig
+from bot.config import CalendarConfig, ConfigError
 from bot.registry_data import EventRec, RegistryData
 from bot.textnorm import fold
 
@@ -167,10 +167,16 @@ def feed_path(config: CalendarConfig, name: str) -> str:
 
 def base_url_for(config: CalendarConfig, bound_port: int | None = None) -> str:
     """The URL subscribers reach the server at: calendar.public_base_url, else built from
-    calendar.listen (with the bound port when the server picked one)."""
+    calendar.listen (with the bound port when the server picked one). ConfigError when the
+    port is 0 and no server has bound one."""
     if config.public_base_url:
         return config.public_base_url.rstrip("/")
     host, _sep, port = config.listen.rpartition(":")
+    if bound_port is None and port.strip() == "0":
+        raise ConfigError(
+            "calendar.listen picks a free port (port 0), so feed links need the running "
+            "server's address: set calendar.public_base_url"
+        )
     host = host or "127.0.0.1"
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"

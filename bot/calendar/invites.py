@@ -122,7 +122,7 @@ def build_invite(
     message["Subject"] = subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Short enough to stay on one header line; the key helps whoever reads a bounce.
-    message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(8)}@{sender.domain}>"
+    message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(6)}@{sender.domain}>"
     plain, rich = _bodies(data, ev, lang, kind)
     message.set_content(plain, cte="quoted-printable")
     message.add_alternative(rich, subtype="html", cte="quoted-printable")
