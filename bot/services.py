@@ -26,6 +26,9 @@ class Services:
     answers: AnswerEngine
     mailer: Mailer
     outbox: Outbox
+    # Set by the calendar web server while it runs (it may have picked a free port), so feed
+    # links in chat replies point at it; None otherwise.
+    calendar_base_url: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -80,6 +80,7 @@ class CalendarServer:
             raise
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._listen_port
+        self._services.calendar_base_url = self.base_url
         log.info("calendar feeds at %s/calendar/", self.base_url)
 
     async def stop(self) -> None:
@@ -87,6 +88,8 @@ class CalendarServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.port is not None and self._services.calendar_base_url == self.base_url:
+            self._services.calendar_base_url = None
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok\n", content_type="text/plain")

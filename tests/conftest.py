@@ -63,8 +63,10 @@ def _isolated_env(
         url = f"sqlite:///{tmp_path / 'coordbot.sqlite3'}"
     monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    # `coordbot run` and CalendarServer bind any free loopback port, never a fixed one.
+    # `coordbot run` and CalendarServer bind any free loopback port, never a fixed one; feed
+    # links (chat replies, `ics feed --links`) then need a public URL to point at.
     monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "https://kalender.example.org")
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ def test_feed_to_stdout_and_file(
 def test_feed_links_and_unknown_names(
     capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL")
     code, out, err = _run(capsysbinary, "ics", "feed", "--links")
     assert code == 2 and "set calendar.public_base_url" in err  # the tests listen on port 0
     monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "https://kalender.example.org")

@@ -211,9 +211,16 @@ def test_links_are_https_or_http_and_webcal(services: Services) -> None:
     assert links_for(data, private, "en", "https://k.example.org")[0].url == (
         "https://k.example.org/calendar/s3cret-t0ken/programme.ics"
     )
-    # The tests listen on port 0: without a public URL or a running server there is no link.
+    # Listening on port 0 without a public URL or a running server, there is no link.
+    no_url = dataclasses.replace(
+        services,
+        config=dataclasses.replace(
+            services.config,
+            calendar=CalendarConfig(listen="127.0.0.1:0"),
+        ),
+    )
     with pytest.raises(ConfigError, match="public_base_url"):
-        feed_links(services)
+        feed_links(no_url)
     assert feed_links(services, base_url="http://127.0.0.1:4321")[0].url == (
         "http://127.0.0.1:4321/calendar/programme.ics"
     )

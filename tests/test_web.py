@@ -9,6 +9,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from bot.calendar.api import feed_links
 from bot.clock import FixedClock
 from bot.config import ConfigError, load_config
 from bot.services import Services, build_services
@@ -28,7 +29,7 @@ async def _started(services: Services) -> CalendarServer:
 async def public_server(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> AsyncIterator[tuple[CalendarServer, Services]]:
-    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.delenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL")  # links at the bound port
     services = build_services(load_config(), clock)
     server = await _started(services)
     yield server, services
@@ -91,6 +92,7 @@ async def test_unknown_feeds_health_and_links(
         async with http.get(server.base_url + "/calendar/programme.ics?lang=xx") as response:
             assert response.status == 400
         links = server.links()
+        assert [link.url for link in feed_links(_services)] == [link.url for link in links]
         bodo = next(link for link in links if link.name == "municipality-bodo")
         assert bodo.webcal_url == f"webcal://127.0.0.1:{server.port}/calendar/municipality-bodo.ics"
         async with http.get(bodo.url, params={"lang": "nb"}) as response:
@@ -101,7 +103,7 @@ async def test_unknown_feeds_health_and_links(
 async def test_private_feeds_need_the_token(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
-    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.delenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL")
     monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_FEEDS", "false")
     monkeypatch.setenv("COORDBOT_CALENDAR_FEED_TOKEN", TOKEN)
     services = build_services(load_config(), clock)
@@ -138,7 +140,6 @@ async def test_a_taken_port_is_an_error_that_leaves_nothing_open(
 async def test_private_feeds_without_a_token_refuse_to_start(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
-    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
     monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_FEEDS", "false")
     services = build_services(load_config(), clock)
     server = CalendarServer(services)

@@ -11,10 +11,13 @@ __all__ = ["FeedLink", "UnknownFeed", "feed_bytes", "feed_links"]
 def feed_links(
     services: Services, base_url: str | None = None, lang: str | None = None
 ) -> list[FeedLink]:
-    """Every feed's https/http and webcal:// link. `base_url` is the running server's
-    (`CalendarServer.base_url`) when calendar.public_base_url is not set."""
+    """Every feed's https/http and webcal:// link, at `base_url`, else calendar.public_base_url,
+    else the running calendar server's address, else calendar.listen. ConfigError when none
+    of these gives a port (listen on port 0 and no server running)."""
     lang = lang or services.config.bot.default_language
-    return links_for(services.registry.snapshot(), services.config.calendar, lang, base_url)
+    config = services.config.calendar
+    base = base_url or (None if config.public_base_url else services.calendar_base_url)
+    return links_for(services.registry.snapshot(), config, lang, base)
 
 
 def feed_bytes(services: Services, name: str = "programme", lang: str | None = None) -> bytes:
