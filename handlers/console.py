@@ -23,7 +23,7 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 PROMPT = "> "
-# A line longer than this is cut here (and then refused as too long by the chat service).
+# A line longer than this is not kept, only counted, and refused as too long.
 MAX_LINE_CHARS = 8192
 _READ_SIZE = 65536
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
@@ -67,8 +67,8 @@ class ConsoleChat:
         )
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
-        # The start of a line longer than MAX_LINE_CHARS, kept while the rest is skipped.
-        self._long_line: str | None = None
+        # Length of a line longer than MAX_LINE_CHARS, counted while its text is skipped.
+        self._skipped_chars = 0
         self._choices: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading = False
@@ -127,20 +127,23 @@ class ConsoleChat:
         self._buffer += self._decoder.decode(data)
         while "\n" in self._buffer:
             line, self._buffer = self._buffer.split("\n", 1)
-            if self._long_line is not None:
-                line, self._long_line = self._long_line, None
-            self._handle_line(line.rstrip("\r"))
+            if self._skipped_chars:
+                length, self._skipped_chars = self._skipped_chars + len(line), 0
+                self._show(self._chat.too_long(self._sender, length))
+            else:
+                self._handle_line(line.rstrip("\r"))
             self._write(PROMPT)
         if len(self._buffer) > MAX_LINE_CHARS:
-            if self._long_line is None:
-                self._long_line = self._buffer[:MAX_LINE_CHARS]
+            self._skipped_chars += len(self._buffer)
             self._buffer = ""
 
     def _finish(self) -> None:
         self._finished = True
         self._stop_reading()
         tail = self._buffer + self._decoder.decode(b"", final=True)
-        if tail.strip():
+        if self._skipped_chars:
+            self._show(self._chat.too_long(self._sender, self._skipped_chars + len(tail)))
+        elif tail.strip():
             self._handle_line(tail)
         self._write("\n")
         if self._on_eof is not None:

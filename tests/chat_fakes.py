@@ -55,12 +55,16 @@ async def running_telegram(
 
 
 async def exchange(
-    api: BotApiStandIn, update: dict[str, Any], replies: int = 1, method: str = "sendMessage"
+    api: BotApiStandIn,
+    update: dict[str, Any],
+    replies: int = 1,
+    method: str = "sendMessage",
+    timeout: float = 10.0,
 ) -> list[RecordedCall]:
     """Queue `update` and wait for `replies` new successful calls of `method`."""
     before = len(api.calls_to(method))
     api.push_update(update)
-    calls = await api.wait_for_calls(method, before + replies)
+    calls = await api.wait_for_calls(method, before + replies, timeout)
     return calls[before:]
 
 

@@ -115,7 +115,7 @@ class ChatService:
                 ctx.lang, plain(t(ctx.lang, "coordinator_only", command=name)), kind="refused"
             )
         if len(args) > MAX_QUESTION_CHARS:
-            return self._too_long(ctx, args)
+            return _too_long(ctx.lang, len(args))
         if spec.group == "directory":
             refusal = self._gate(ctx)
             if refusal is not None:
@@ -133,7 +133,7 @@ class ChatService:
                 kind="usage",
             )
         if len(text) > MAX_QUESTION_CHARS:
-            return self._too_long(ctx, text)
+            return _too_long(ctx.lang, len(text))
         refusal = self._gate(ctx)
         if refusal is not None:
             return refusal
@@ -154,6 +154,10 @@ class ChatService:
         lang = self.language_of(sender)
         example = t(lang, "example_who")
         return text_reply(lang, plain(t(lang, kind, example=example)), kind=kind)
+
+    def too_long(self, sender: Sender, length: int) -> Reply:
+        """The refusal of a message of `length` characters, for a transport that cut it short."""
+        return _too_long(self.context(sender).lang, length)
 
     def language_of(self, sender: Sender) -> Lang:
         """The sender's UI language without a database lookup (/lang on the console, else the
@@ -219,10 +223,6 @@ class ChatService:
             seconds=decision.retry_after_seconds,
         )
         return text_reply(ctx.lang, plain(message), kind="rate_limited")
-
-    def _too_long(self, ctx: Context, text: str) -> Reply:
-        message = t(ctx.lang, "too_long", length=len(text), limit=MAX_QUESTION_CHARS)
-        return text_reply(ctx.lang, plain(message), kind="too_long")
 
     # --- account commands -------------------------------------------------------------------
 
@@ -291,6 +291,11 @@ class ChatService:
         return directory.calendar_reply(
             self.services, ctx.lang, attach=not ctx.sender.console, person_key=person_key
         )
+
+
+def _too_long(lang: Lang, length: int) -> Reply:
+    message = t(lang, "too_long", length=length, limit=MAX_QUESTION_CHARS)
+    return text_reply(lang, plain(message), kind="too_long")
 
 
 def _command_line(spec: CommandSpec, lang: Lang) -> Line:
