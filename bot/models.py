@@ -142,7 +142,9 @@ class EventAudience(Base):
     audience_id: Mapped[int] = mapped_column(
         ForeignKey("audience.id", ondelete="CASCADE"), primary_key=True
     )
-import bot.calendar.records  # noqa: E402, F401  (calendar_invite)
-import bot.access  # noqa: E402, F401  (chat_user)
-import bot.delivery.models  # noqa: E402, F401  (outbox, broadcast)
+
+
+import bot.access  # noqa: E402  (chat_user)
+import bot.calendar.records  # noqa: E402  (calendar_invite)
+import bot.delivery.models  # noqa: E402  (outbox, broadcast)
 import bot.subscriptions  # noqa: E402, F401  (subscription)
