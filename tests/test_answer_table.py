@@ -69,6 +69,11 @@ TABLE = [
         says="looks invalid"),
     Row("who represents Stavanger in the network?", "answer", "en", ("Per Kristian Vareide",)),
     Row("who is the data contact?", "answer", "en", DATA_CONTACTS),
+    Row("who is the data contact in Baerum and Asker?", "answer", "en",
+        ("Christian Holmås Haave", "Geir Graff")),
+    Row("hvem har ansvar for datainnsamling i Stavanger?", "answer", "nb",
+        ("Eli Sirnes Willumsen",)),
+    Row("kontaktperson i Asker", "answer", "nb", ("Geir Graff", "Lars Bjerke")),
     # --- roles of the programme and its bodies -------------------------------------------
     Row("who is the national data contact?", "answer", "en", ("Ole Helge Haugen",)),
     Row("who is the contact person?", "answer", "en", ("Bente Kristin Malmo",)),
@@ -78,6 +83,7 @@ TABLE = [
     Row("who is the project manager?", "answer", "en", ("Kristian Mjøen",)),
     Row("hvem er prosjektleder?", "answer", "nb", ("Kristian Mjøen",)),
     Row("who leads the programme?", "answer", "en", ("Kari Aina Eik",)),
+    Row("who is the leader?", "answer", "en", ("Kari Aina Eik", "Kristian Mjøen", "Lars Bjerke")),
     Row("hvem er leder for FN-senteret?", "answer", "nb", ("Kristian Mjøen",)),
     Row("how do I contact the secretariat?", "answer", "en", ("Heike Warmuth",),
         says="Heike.Warmuth@oier.pro"),
@@ -100,6 +106,7 @@ TABLE = [
     Row("who is Kristan Mjøen", "answer", "en", ("Kristian Mjøen",)),
     Row("who is Silja Rønnigsen", "answer", "en", ("Silja Rønningsen",)),
     Row("who is Joel Mills?", "answer", "en", ("Joel Mills",), says="bjorn@osc.no"),
+    Row("Who is Tom?", "answer", "en", ("Tom Rian",)),
     Row("vesa.heikki.jantti@bodo.kommune.no", "answer", "en", ("Vesa Heikki Jäntti",)),
     # --- contact details ------------------------------------------------------------------
     Row("what is Tom Rian's email?", "answer", "en", ("Tom Rian",),
@@ -141,6 +148,7 @@ TABLE = [
     Row("when was the Stavanger declaration?", "answer", "en", events=("stavanger-declaration",)),
     Row("The North West", "answer", "en", events=("steering-group-meeting",)),
     Row("when is the meeting?", "answer", "en", events=(*FEB21, "steering-group-meeting")),
+    Row("når er fristen?", "answer", "nb", events=("data-deadline", "profiles-back")),
     Row("when is the christmas party?", "not_found", "en", events=("data-deadline",),
         says="no event"),
     # --- what happens on a date ------------------------------------------------------------
@@ -175,6 +183,7 @@ TABLE = [
     # --- nonsense and bad input: not_found with a hint ------------------------------------
     Row("asdkjh qwe", "not_found", "en", says="who holds a role"),
     Row("'; DROP TABLE person; --", "not_found", "en"),
+    Row("who do I ask about KPIs?", "not_found", "en"),
     Row("hei", "not_found", "nb", says="Jeg kan svare"),
 ]  # fmt: skip
 

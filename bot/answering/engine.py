@@ -132,7 +132,7 @@ def _dispatch(ctx: Context) -> Answer:
     answer = people.answer_people(ctx)
     if answer is not None:
         return answer
-    if schedule.names_an_event(ctx):
+    if not asks_who and schedule.names_an_event(ctx):
         return schedule.answer_when(ctx)
     if "greeting" in m.flags:
         prefix = f"{ctx.msg('greeting')} "

@@ -15,6 +15,8 @@ from bot.answering.resolve import NameRun, Span
 from bot.registry_data import PersonRec, RoleRec
 
 _NO_ROLE = RoleRec(role="")
+# The programme's general contact: the referral of last resort.
+GENERAL_CONTACT = "general_contact"
 
 
 def answer_people(ctx: Context) -> Answer | None:
@@ -201,19 +203,25 @@ def _answer_role(ctx: Context) -> Answer:
                 + " "
                 + _registered_places(ctx)
             )
-    held: list[Holding] = []
-    for role in roles:
-        if place is not None:
-            found = index.by_role_place.get((role, place), [])
-            if not found and org is not None:
-                found = [h for h in index.by_role_org.get((role, org), []) if _at(h, place)]
-        elif org is not None:
-            found = index.by_role_org.get((role, org), [])
-        else:
-            found = index.by_role.get(role, [])
-        held.extend(h for h in found if h not in held)
     if not roles:
         return _body_people(ctx) if place is None else _place_people(ctx, place)
+    if roles == [GENERAL_CONTACT] and place is not None:
+        # "The contact person in Asker" is whoever Asker has, not the programme's contact.
+        return _place_people(ctx, place)
+    held: list[Holding] = []
+    for role in roles:
+        for at in places or [None]:
+            if at is not None:
+                found = index.by_role_place.get((role, at), [])
+                if not found and org is not None:
+                    found = [h for h in index.by_role_org.get((role, org), []) if _at(h, at)]
+            elif org is not None:
+                found = index.by_role_org.get((role, org), [])
+            else:
+                found = index.by_role.get(role, [])
+            held.extend(h for h in found if h not in held)
+    if len(places) > 1 and held:
+        return _role_holders(ctx, held, None, roles)
     if not held and org is not None and place is None:
         # The role exists but not at that body: say who holds it anywhere.
         held = [h for role in roles for h in index.by_role.get(role, [])]
@@ -301,7 +309,7 @@ def _nobody_holds(ctx: Context, role: str, place: str | None) -> Answer:
     if not helpers and place:
         helpers = [h for h in index.by_role.get(role, []) if not h.role.municipality]
     if not helpers:
-        helpers = index.by_role.get("general_contact", [])
+        helpers = index.by_role.get(GENERAL_CONTACT, [])
     if helpers:
         helper_role = render.role_name(index, helpers[0].role.role, lang)
         contacts = ", ".join(render.name_and_email(index, h, lang) for h in helpers[:3])
@@ -317,10 +325,10 @@ def _place_people(ctx: Context, place: str) -> Answer:
     name = render.place_name(index, place) or place
     held = index.by_place.get(place, [])
     if not held:
-        helpers = index.by_role.get("general_contact", [])
+        helpers = index.by_role.get(GENERAL_CONTACT, [])
         text = ctx.msg("place_nobody", place=name)
         if helpers:
-            helper_role = render.role_name(index, "general_contact", lang)
+            helper_role = render.role_name(index, GENERAL_CONTACT, lang)
             text += " " + ctx.msg(
                 "referral", role=helper_role, contact=render.name_and_email(index, helpers[0], lang)
             )
@@ -358,12 +366,12 @@ def _body_people(ctx: Context) -> Answer:
 
 def _nobody_holds_body(ctx: Context, body: str) -> Answer:
     index, lang = ctx.index, ctx.lang
-    helpers = index.by_role.get("general_contact", [])
+    helpers = index.by_role.get(GENERAL_CONTACT, [])
     text = ctx.msg("body_nobody", body=body)
     if helpers:
         text += " " + ctx.msg(
             "referral",
-            role=render.role_name(index, "general_contact", lang),
+            role=render.role_name(index, GENERAL_CONTACT, lang),
             contact=render.name_and_email(index, helpers[0], lang),
         )
     return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers[:1]])
