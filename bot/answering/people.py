@@ -210,7 +210,8 @@ def _answer_role(ctx: Context) -> Answer:
         return _place_people(ctx, place)
     held: list[Holding] = []
     for role in roles:
-        for at in places or [None]:
+        scopes: list[str | None] = list(places) or [None]
+        for at in scopes:
             if at is not None:
                 found = index.by_role_place.get((role, at), [])
                 if not found and org is not None:
