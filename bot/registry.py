@@ -124,12 +124,12 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
             session.add(row)
             _fill_event(row, ev)
         else:
-            before = _material(row)
+            material_before, descriptive_before = _material(row), _descriptive(row)
             _fill_event(row, ev)
-            if _material(row) != before:
+            if _material(row) != material_before:
                 row.sequence = max(row.sequence + 1, ev.sequence)
                 row.updated_at = now
-            elif _descriptive(row) != _descriptive_rec(ev):
+            elif _descriptive(row) != descriptive_before:
                 row.updated_at = now
         session.flush()
         session.add_all(
@@ -144,6 +144,12 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
             row.updated_at = now
     _set_meta(session, "schema_version", SCHEMA_VERSION)
     _set_meta(session, "registry_written_at", now.isoformat())
+    bump_generation(session)
+
+
+def bump_generation(session: Session) -> None:
+    """Record, inside the caller's transaction, that the registry changed, so every process's
+    cached snapshot is renewed (call after any direct write to registry tables)."""
     _set_meta(session, "registry_generation", str(_generation(session) + 1))
 
 
@@ -167,10 +173,6 @@ def _material(row: Event) -> tuple[object, ...]:
 
 def _descriptive(row: Event) -> tuple[object, ...]:
     return (row.title_en, row.title_nb, row.description_en, row.description_nb, row.kind)
-
-
-def _descriptive_rec(ev: EventRec) -> tuple[object, ...]:
-    return (ev.title_en, ev.title_nb, ev.description_en, ev.description_nb, ev.kind)
 
 
 def _fill_event(row: Event, ev: EventRec) -> None:

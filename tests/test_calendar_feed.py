@@ -90,11 +90,6 @@ def test_feed_is_byte_stable_and_dtstamp_is_the_last_change(
     assert int(event["SEQUENCE"]) == 1  # a new place is a material change
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/registry.write_registry compares titles after overwriting them, so a title-only "
-    "edit leaves updated_at (and so DTSTAMP) unchanged",
-)
 def test_title_edit_moves_dtstamp_without_raising_sequence(
     services: Services, clock: FixedClock
 ) -> None:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.calendar.invites import Invitee, Method, Organizer, build_invite
 from bot.calendar.records import (
@@ -26,7 +25,8 @@ from bot.calendar.records import (
     record_attempt,
 )
 from bot.mail import HeaderValueError, Mailer, send_with_retries
-from bot.models import Event, MetaEntry
+from bot.models import Event
+from bot.registry import bump_generation
 from bot.registry_data import EventRec, RegistryData
 from bot.services import Services
 from bot.textnorm import fold
@@ -315,16 +315,6 @@ async def send_invites(
     ]
 
 
-def _bump_registry_generation(session: Session) -> None:
-    """Raise the registry's write counter (meta `registry_generation`, see bot.registry), so
-    a running `coordbot run` notices the cancellation and serves it in its feeds."""
-    entry = session.get(MetaEntry, "registry_generation")
-    if entry is None:
-        session.add(MetaEntry(key="registry_generation", value="1"))
-    else:
-        entry.value = str(int(entry.value) + 1)
-
-
 def _cancel_in_registry(services: Services, key: str, sequence: int, now: datetime) -> None:
     """Mark the event cancelled with the SEQUENCE the CANCEL messages carry."""
     with services.db.session() as session:
@@ -337,7 +327,7 @@ def _cancel_in_registry(services: Services, key: str, sequence: int, now: dateti
             row.cancelled = True
             row.sequence = sequence
             row.updated_at = now
-            _bump_registry_generation(session)
+            bump_generation(session)
         elif row.sequence != sequence:
             raise InviteError(f"event {key!r} changed meanwhile; run the command again")
     services.registry.invalidate()
