@@ -135,6 +135,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Subscribe to the programme calendar in your calendar app:",
         "Abonner på programkalenderen i kalenderappen din:",
     ),
+    "calendar_no_links": (
+        "The calendar has no public address yet; ask a coordinator to set calendar.public_base_url.",
+        "Kalenderen har ingen offentlig adresse ennå; be en koordinator sette calendar.public_base_url.",
+    ),
     "calendar_attached": (
         "The programme calendar (.ics): open it to import the events once.",
         "Programkalenderen (.ics): åpne den for å importere hendelsene én gang.",

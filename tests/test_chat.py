@@ -13,8 +13,9 @@ from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMANDS, parse_command
 from bot.chat.directory import with_prefix
 from bot.clock import FixedClock
+from bot.config import load_config
 from bot.ratelimit import RateLimiter
-from bot.services import Services
+from bot.services import Services, build_services
 
 
 @pytest.mark.parametrize(
@@ -170,3 +171,27 @@ def test_notices_need_no_database(services: Services) -> None:
         assert chat.notice(sender, "error").plain_text().startswith("Beklager")
     finally:
         services.db = real_db
+
+
+def test_calendar_without_a_public_address_still_attaches_the_file(
+    monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
+    monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "")
+    services = build_services(load_config(), clock)
+    try:
+        reply = ChatService(services).command(Sender(7, 7, "x"), "calendar", "")
+    finally:
+        services.close()
+    assert reply.plain_text().startswith("The calendar has no public address yet")
+    assert reply.attachment is not None and reply.attachment.data.startswith(b"BEGIN:VCALENDAR")
+
+
+def test_calendar_links_include_the_linked_persons_municipality(services: Services) -> None:
+    chat = ChatService(services)
+    sender = Sender(8, 8, "Vesa")
+    plain_links = chat.command(sender, "calendar", "").plain_text()
+    access.link_person(services.db, 8, "vesa-heikki-jantti", by=None)
+    linked_links = chat.command(sender, "calendar", "").plain_text()
+    assert "municipality-bodo" not in plain_links
+    assert "municipality-bodo.ics" in linked_links

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.answering.model import Answer
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Attachment, Choice, Line, Reply, bold, paragraph, plain, text_reply
+from bot.config import ConfigError
 from bot.events import format_event_line
 from bot.i18n import Lang, t
 from bot.services import Services
 from bot.textnorm import fold
 
 PROGRAMME_FEED = "programme"
+
+log = logging.getLogger(__name__)
 
 # /next asks the engine, so "what is next?" typed as text and /next give the same answer.
 NEXT_QUESTION: dict[Lang, str] = {"en": "what is next?", "nb": "hva skjer nå?"}
@@ -74,14 +79,20 @@ def calendar_reply(
     data = services.registry.snapshot()
     person = data.person_by_key.get(person_key) if person_key else None
     own_places = {f"municipality-{r.municipality}" for r in person.roles} if person else set()
+    try:
+        every_link = feed_links(services, lang=lang)
+    except ConfigError as exc:
+        # No public address known (calendar.listen on port 0 and no server running).
+        log.warning("no calendar subscription links: %s", exc)
+        every_link = []
     links = [
         link
-        for link in feed_links(services, lang=lang)
+        for link in every_link
         if link.name == PROGRAMME_FEED
         or link.name.startswith("audience-")
         or link.name in own_places
     ]
-    lines: list[Line] = [bold(t(lang, "calendar_heading"))]
+    lines: list[Line] = [bold(t(lang, "calendar_heading" if links else "calendar_no_links"))]
     for link in links:
         lines += [plain(f"• {link.title}:"), plain(f"  {link.webcal_url}"), plain(f"  {link.url}")]
     attachment = None
