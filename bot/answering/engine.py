@@ -46,6 +46,7 @@ class _FixedSource:
         self._data = data
 
     def snapshot(self) -> RegistryData:
+        """The fixed data."""
         return self._data
 
 

@@ -58,6 +58,11 @@ class Context:
         unique = list(dict.fromkeys(s for s in suggestions if s))[:MAX_SUGGESTIONS]
         return Answer("clarify", cast(Lang, self.lang), text, suggestions=tuple(unique))
 
+    def said(self, first: int, last: int) -> str:
+        """The question's original text of tokens first..last."""
+        tokens = self.mentions.question.tokens
+        return self.mentions.question.text[tokens[first].start : tokens[last].end]
+
     def rewrite(self, first: int, last: int, replacement: str) -> str:
         """The question with tokens first..last replaced: a ready-to-send suggestion when it is
         short enough, else the replacement alone."""

@@ -1,0 +1,61 @@
+"""Near misses: a real place that is not registered, or a word close to registered names but
+not close enough to be sure; both get a question back or a clear "not found"."""
+
+from __future__ import annotations
+
+from bot.answering import render
+from bot.answering.model import Answer
+from bot.answering.reply import Context
+from bot.answering.resolve import Span
+
+
+def registered_places(ctx: Context) -> str:
+    """'Registered municipalities: …' (at most render.MAX_LISTED names)."""
+    names = [p.name for p in ctx.index.data.municipalities]
+    shown = ", ".join(names[: render.MAX_LISTED])
+    if len(names) > render.MAX_LISTED:
+        shown += " " + ctx.msg("and_more", count=len(names) - render.MAX_LISTED)
+    return ctx.msg("registered_places", places=shown)
+
+
+def not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
+    """A real place that is not registered: a registered place spelt alike is offered back
+    (Kristiansand -> Kristiansund?), else the registered places are listed."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    from bot.answering.text import fold_words
+
+    index = ctx.index
+    text = ctx.msg("not_registered_place", place=place)
+    folded = " ".join(fold_words(place))
+    limit = 1 if len(folded) < 5 else 2
+    close = process.extract(folded, index.place_names, scorer=OSA.distance, score_cutoff=limit)
+    names = [name for name, _, _ in sorted(close, key=lambda r: r[1])][:5]
+    if not names:
+        return ctx.not_found(f"{text} {registered_places(ctx)}")
+    text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
+    return ctx.clarify(text, [ctx.rewrite(span.start, span.end - 1, n) for n in names])
+
+
+def near_miss(ctx: Context) -> Answer:
+    """A word close to registered names but not surely one of them: which did you mean?"""
+    index = ctx.index
+    miss = ctx.mentions.near_misses[0]
+    names: list[str] = []
+    for word in miss.choices:
+        for kind, key in sorted(index.phrases.get(word, ())):
+            if kind == "place":
+                names.append(index.data.municipality_by_key[key].name)
+            elif kind == "person":
+                names.append(index.data.person_by_key[key].name)
+        for key in index.name_parts.get(word, []):
+            names.append(index.data.person_by_key[key].name)
+        if not names and word in index.phrases:
+            names.append(word)
+    names = list(dict.fromkeys(names))[:5]
+    text = ctx.msg("near_miss", word=miss.word)
+    if not names:
+        return ctx.not_found(f"{text} {ctx.hint()}")
+    text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
+    return ctx.clarify(text, [ctx.rewrite(miss.position, miss.position, n) for n in names])

@@ -1,0 +1,248 @@
+"""Answers about roles, places and bodies: who holds a role where, who is in a municipality,
+an organisation or an audience.
+
+A role nobody holds at the place asked about gives `not_found`, with the people who can help in
+`contacts` (the national counterpart of the role, else the programme's holders of it, else the
+general contact).
+"""
+
+from __future__ import annotations
+
+from bot.answering import lexicon, render
+from bot.answering.index import Holding
+from bot.answering.model import Answer
+from bot.answering.nearmiss import registered_places
+from bot.answering.reply import Context
+from bot.registry_data import PersonRec
+
+# The programme's general contact: the referral of last resort.
+GENERAL_CONTACT = "general_contact"
+
+
+def holdings_of(ctx: Context, person: PersonRec) -> list[Holding]:
+    """Every role of a person."""
+    return [Holding(person, role) for role in person.roles]
+
+
+def answer_role(ctx: Context) -> Answer:
+    """Who holds the role(s) asked about, at the place or body asked about; a leader or
+    deputy of a body when the question asks who leads it."""
+    m, index = ctx.mentions, ctx.index
+    places = m.keys("place")
+    place = places[0] if places else None
+    orgs = m.keys("org") or [
+        index.audience_org[a] for a in m.keys("audience") if a in index.audience_org
+    ]
+    org = orgs[0] if orgs else None
+    roles = m.keys("role")
+    if m.flags & {"head", "deputy"} and org:
+        heads = index.head_roles(org, deputy="deputy" in m.flags)
+        if heads and not any((r, org) in index.by_role_org for r in roles if r in heads):
+            roles = heads
+        elif heads:
+            roles = [r for r in roles if r in heads]
+    elif m.flags & {"head", "deputy"} and not roles:
+        roles = _leader_roles(ctx, deputy="deputy" in m.flags)
+    if place is None and org is None:
+        unknown = [r for r in m.name_runs if r.unknown]
+        if unknown:
+            return ctx.not_found(
+                ctx.msg(
+                    "near_miss", word=ctx.said(unknown[0].positions[0], unknown[0].positions[-1])
+                )
+                + " "
+                + registered_places(ctx)
+            )
+    if not roles:
+        return body_people(ctx) if place is None else place_people(ctx, place)
+    if roles == [GENERAL_CONTACT] and place is not None:
+        # "The contact person in Asker" is whoever Asker has, not the programme's contact.
+        return place_people(ctx, place)
+    held: list[Holding] = []
+    for role in roles:
+        scopes: list[str | None] = list(places) or [None]
+        for at in scopes:
+            if at is not None:
+                found = index.by_role_place.get((role, at), [])
+                if not found and org is not None:
+                    found = [h for h in index.by_role_org.get((role, org), []) if _at(h, at)]
+            elif org is not None:
+                found = index.by_role_org.get((role, org), [])
+            else:
+                found = index.by_role.get(role, [])
+            held.extend(h for h in found if h not in held)
+    if len(places) > 1 and held:
+        return _role_holders(ctx, held, None, roles)
+    if not held and org is not None and place is None:
+        # The role exists but not at that body: say who holds it anywhere.
+        held = [h for role in roles for h in index.by_role.get(role, [])]
+    if not held:
+        return _nobody_holds(ctx, roles[0], place)
+    return _role_holders(ctx, held, place, roles)
+
+
+def _leader_roles(ctx: Context, deputy: bool) -> list[str]:
+    """Leader roles the question's other words point at ("who leads the programme?"), or all
+    of them when nothing does."""
+    from bot.answering.text import fold_words
+
+    index = ctx.index
+    asked = set(ctx.mentions.words) - lexicon.STOP - lexicon.HEAD - lexicon.DEPUTY
+    leaders = [
+        r
+        for r in index.data.role_types
+        if r.key.endswith("leader") and ("deputy" in r.key) == deputy
+    ]
+    named = [
+        r.key
+        for r in leaders
+        if asked & {w for t in (r.name_en, r.name_nb, *r.terms) for w in fold_words(t)}
+    ]
+    return named or [r.key for r in leaders]
+
+
+def body_of(ctx: Context) -> str | None:
+    """The organisation the question names (directly or through its audience)."""
+    m, index = ctx.mentions, ctx.index
+    orgs = m.keys("org") or [
+        index.audience_org[a] for a in m.keys("audience") if a in index.audience_org
+    ]
+    return orgs[0] if orgs else None
+
+
+def place_in_body(ctx: Context, place: str) -> Answer:
+    """Who represents a place in a body ("who represents Stavanger in the network?")."""
+    index, org = ctx.index, body_of(ctx)
+    held = [h for h in index.by_place.get(place, []) if h.role.organisation == org]
+    if not held:
+        return place_people(ctx, place)
+    return _role_holders(ctx, held, place, list(dict.fromkeys(h.role.role for h in held)))
+
+
+def _at(h: Holding, place: str) -> bool:
+    return h.role.municipality == place
+
+
+def _role_holders(ctx: Context, held: list[Holding], place: str | None, roles: list[str]) -> Answer:
+    index, lang = ctx.index, ctx.lang
+    views = [render.contact_view(index, h, lang) for h in held]
+    place_name = render.place_name(index, place)
+    one_role = len({h.role.role for h in held}) == 1
+    role_text = render.role_name(index, held[0].role.role, lang)
+    if len(held) == 1:
+        contact = render.name_and_email(index, held[0], lang)
+        if place_name:
+            text = ctx.msg("role_one_place", place=place_name, role=role_text, contact=contact)
+        else:
+            text = ctx.msg("role_one", role=role_text, contact=contact)
+        extra = render.where(index, held[0], lang)
+        if extra and not place_name and held[0].role.municipality:
+            text = text[:-1] + f" ({extra})."
+        return ctx.answer(text, views)
+    lines = render.people_lines(index, held, lang, with_role=not one_role)
+    if one_role:
+        key = "role_many_place" if place_name else "role_many"
+        header = ctx.msg(key, role=role_text, place=place_name or "", count=len(lines))
+    else:
+        header = ctx.msg("holders_many", count=len(lines))
+    return ctx.answer(header + "\n" + render.bullets(lines, lang), views)
+
+
+def _nobody_holds(ctx: Context, role: str, place: str | None) -> Answer:
+    index, lang = ctx.index, ctx.lang
+    role_text = render.role_name(index, role, lang)
+    place_name = render.place_name(index, place)
+    if place_name:
+        text = ctx.msg("role_none_place", place=place_name, role=role_text)
+    else:
+        text = ctx.msg("role_none", role=role_text)
+    helpers = index.by_role.get(f"national_{role}", [])
+    if not helpers and place:
+        helpers = [h for h in index.by_role.get(role, []) if not h.role.municipality]
+    if not helpers:
+        helpers = index.by_role.get(GENERAL_CONTACT, [])
+    if helpers:
+        helper_role = render.role_name(index, helpers[0].role.role, lang)
+        contacts = ", ".join(render.name_and_email(index, h, lang) for h in helpers[:3])
+        text += " " + ctx.msg("referral", role=helper_role, contact=contacts)
+    return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers[:3]])
+
+
+# --- places and bodies ------------------------------------------------------------------------
+
+
+def place_people(ctx: Context, place: str) -> Answer:
+    """Everyone with a role in a municipality (or at an organisation located there)."""
+    index, lang = ctx.index, ctx.lang
+    name = render.place_name(index, place) or place
+    held = index.by_place.get(place, [])
+    if not held:
+        helpers = index.by_role.get(GENERAL_CONTACT, [])
+        text = ctx.msg("place_nobody", place=name)
+        if helpers:
+            helper_role = render.role_name(index, GENERAL_CONTACT, lang)
+            text += " " + ctx.msg(
+                "referral", role=helper_role, contact=render.name_and_email(index, helpers[0], lang)
+            )
+        return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers[:1]])
+    lines = render.people_lines(index, held, lang)
+    text = ctx.msg("place_people", place=name) + "\n" + render.bullets(lines, lang)
+    return ctx.answer(text, [render.contact_view(index, h, lang) for h in held])
+
+
+def body_people(ctx: Context) -> Answer:
+    """Who is in an organisation or audience: its role holders and its named members."""
+    m, index, lang = ctx.mentions, ctx.index, ctx.lang
+    orgs, audiences = m.keys("org"), m.keys("audience")
+    org = orgs[0] if orgs else index.audience_org.get(audiences[0]) if audiences else None
+    audience = audiences[0] if audiences else index.org_audience.get(org or "")
+    held: list[Holding] = list(index.by_org.get(org, [])) if org else []
+    if audience:
+        named = set(index.data.audience_by_key[audience].people)
+        for person in index.data.people:
+            if person.key in named and not any(h.person.key == person.key for h in held):
+                held.extend(holdings_of(ctx, person)[:1])
+    if org:
+        body = render.organisation_name(index, org, lang) or org
+    else:
+        body = index.data.audience_by_key[audience or ""].name(lang)
+    if not held and audience:
+        members = index.data.audience_members(audience)
+        held = [Holding(p, p.roles[0]) for p in members if p.roles]
+    if not held:
+        return _nobody_holds_body(ctx, body)
+    lines = render.people_lines(index, held, lang)
+    text = ctx.msg("body_people", body=body, count=len(lines)) + "\n" + render.bullets(lines, lang)
+    return ctx.answer(text, [render.contact_view(index, h, lang) for h in held])
+
+
+def _nobody_holds_body(ctx: Context, body: str) -> Answer:
+    index, lang = ctx.index, ctx.lang
+    helpers = index.by_role.get(GENERAL_CONTACT, [])
+    text = ctx.msg("body_nobody", body=body)
+    if helpers:
+        text += " " + ctx.msg(
+            "referral",
+            role=render.role_name(index, GENERAL_CONTACT, lang),
+            contact=render.name_and_email(index, helpers[0], lang),
+        )
+    return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers[:1]])
+
+
+def municipalities(ctx: Context) -> Answer:
+    """The municipalities in the programme, or in the audience asked about."""
+    m, index = ctx.mentions, ctx.index
+    audiences = m.keys("audience")
+    if audiences and index.data.audience_by_key[audiences[0]].municipalities:
+        audience = index.data.audience_by_key[audiences[0]]
+        names = [render.place_name(index, k) or k for k in audience.municipalities]
+        return ctx.answer(
+            ctx.msg(
+                "municipalities_in",
+                body=audience.name(ctx.lang),
+                count=len(names),
+                places=", ".join(names),
+            )
+        )
+    names = [p.name for p in index.data.municipalities]
+    return ctx.answer(ctx.msg("municipalities", count=len(names), places=", ".join(names)))
