@@ -39,6 +39,7 @@ def valid(answer: Answer) -> None:
     assert doc["status"] in ("answer", "clarify", "not_found")
     assert doc["lang"] in ("en", "nb")
     assert doc["text"].strip()
+    assert "something went wrong" not in doc["text"], "the engine's safety net caught a bug"
     assert len(doc["suggestions"]) <= 5
     assert all(len(s) <= 60 for s in doc["suggestions"])
 
@@ -66,6 +67,28 @@ def test_never_raises_on_any_text(engine: AnswerEngine, question: str, lang: str
     valid(answer)
     if lang in ("en", "nb"):
         assert answer.lang == lang
+
+
+@settings(max_examples=100, deadline=None)
+@given(question=QUESTIONS, lang=st.sampled_from([None, "en", "nb"]))
+def test_never_raises_over_an_empty_registry(question: str, lang: str | None) -> None:
+    empty = AnswerEngine.for_data(RegistryData(), FixedClock(datetime(2020, 1, 15, tzinfo=OSLO)))
+    valid(empty.ask(question, lang=lang))
+
+
+def test_a_bug_is_logged_and_answered_not_raised(
+    engine: AnswerEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.answering import engine as engine_module
+
+    def broken(ctx: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine_module, "_dispatch", broken)
+    answer = engine.ask("hvem er datakontakt i Bodø?")
+    assert answer.status == "not_found"
+    assert answer.text.startswith("Sorry, something went wrong")
+    assert "boom" in caplog.text and "hvem er datakontakt i Bodø?" in caplog.text
 
 
 @settings(max_examples=20, deadline=None)

@@ -7,13 +7,14 @@ hint of what can be asked, and with whoever can help in `contacts` when a role i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.answering import people, schedule
+from bot.answering import people, render, schedule
 from bot.answering.gazetteer import (
     NAMES_FILE,
     PLACES_FILE,
@@ -31,6 +32,8 @@ from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
 from bot.registry_data import RegistryData
 from bot.textnorm import strip_controls
+
+log = logging.getLogger(__name__)
 
 
 class SnapshotSource(Protocol):
@@ -91,6 +94,16 @@ class AnswerEngine:
         """Answer one question; never raises on any text."""
         forced = lang if lang in ("en", "nb") else None
         text = strip_controls(question if isinstance(question, str) else str(question)).strip()
+        try:
+            return self._answer(text, forced)
+        except Exception:
+            # A bug must reach the person asking neither as a traceback nor as silence; it is
+            # logged with the question so it can be fixed (the tests fail on this reply).
+            log.exception("answering %r failed", text[:200])
+            reply_lang: Lang = "nb" if (forced or self._default_lang) == "nb" else "en"
+            return Answer("not_found", reply_lang, render.msg(reply_lang, "failed"))
+
+    def _answer(self, text: str, forced: str | None) -> Answer:
         index = self.index()
         now = self._clock.now().astimezone(ZoneInfo(index.data.timezone))
         if len(text) > MAX_QUESTION_CHARS:

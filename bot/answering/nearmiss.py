@@ -12,6 +12,8 @@ from bot.answering.resolve import Span
 def registered_places(ctx: Context) -> str:
     """'Registered municipalities: …' (at most render.MAX_LISTED names)."""
     names = [p.name for p in ctx.index.data.municipalities]
+    if not names:
+        return ctx.msg("no_places")
     shown = ", ".join(names[: render.MAX_LISTED])
     if len(names) > render.MAX_LISTED:
         shown += " " + ctx.msg("and_more", count=len(names) - render.MAX_LISTED)

@@ -204,8 +204,10 @@ def body_people(ctx: Context) -> Answer:
                 held.extend(holdings_of(ctx, person)[:1])
     if org:
         body = render.organisation_name(index, org, lang) or org
+    elif audience:
+        body = index.data.audience_by_key[audience].name(lang)
     else:
-        body = index.data.audience_by_key[audience or ""].name(lang)
+        return ctx.not_found(f"{ctx.msg('no_answer')} {ctx.hint()}")
     if not held and audience:
         members = index.data.audience_members(audience)
         held = [Holding(p, p.roles[0]) for p in members if p.roles]
