@@ -33,7 +33,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The repository root replaces this script's folder on the path, so other scripts here (such as
+# bench/calendar.py) never shadow standard-library modules of the same name.
+sys.path[0] = str(ROOT)
 
 from bot.answering.engine import AnswerEngine  # noqa: E402
 from bot.answering.gazetteer import load_names, load_places, municipalities_2020  # noqa: E402
