@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import Clock
 from bot.db import Database
@@ -227,7 +227,10 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
         for r in session.scalars(select(RoleType))
     )
     people = []
-    for p in session.scalars(select(Person).order_by(Person.id)):
+    # One query for every role, not one per person: the registry may hold thousands of people.
+    for p in session.scalars(
+        select(Person).options(selectinload(Person.roles)).order_by(Person.id)
+    ):
         person_key[p.id] = p.key
         roles = tuple(
             RoleRec(
