@@ -36,6 +36,13 @@ def build_components(
     from bot.web import CalendarServer
 
     components.append(CalendarServer(services))
+    from bot.delivery.component import DeliveryComponent
+    from handlers.telegram.outbound import transport_for
+    from schedules.scheduler import ReminderScheduler
+
+    components.append(DeliveryComponent(services, telegram=transport_for(services.config.telegram)))
+    if services.config.reminders.enabled:
+        components.append(ReminderScheduler(services))
     # The chat goes last: it starts once what it talks about runs, and stops first.
     components += chat_transport(services, interactive=interactive, request_stop=request_stop)
     return components

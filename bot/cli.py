@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     remind_sub = remind.add_subparsers(dest="remind_command", metavar="ACTION", required=True)
     plan = remind_sub.add_parser("plan", help="what reminders go out when, to whom")
     plan.add_argument("--now", metavar="ISO8601", help="plan as if it were this time")
+    for action, text in (
+        ("done", "record that a municipality has met a deadline (no more reminders)"),
+        ("undone", "withdraw such a record (reminders resume)"),
+    ):
+        mark = remind_sub.add_parser(action, help=text)
+        mark.add_argument("event", metavar="EVENT", help="the deadline's key, e.g. data-deadline")
+        mark.add_argument("municipality", metavar="MUNICIPALITY")
 
     broadcast = sub.add_parser("broadcast", help="send a message to an audience")
     broadcast.add_argument("--audience", metavar="NAME", required=True)

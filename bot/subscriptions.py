@@ -92,13 +92,20 @@ def find_audience(data: RegistryData, name: str) -> AudienceRec | None:
 class Subscriptions:
     """Reads and records subscription choices; signs and checks unsubscribe tokens."""
 
-    def __init__(self, db: Database, clock: Clock, config: Config) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, config: Config, *, served_at: str | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
         self._config = config
+        # Where the running calendar web server is (Services.calendar_base_url), used when
+        # calendar.public_base_url is not set.
+        self._served_at = served_at
         self._secret: bytes | None = None
 
-    def record(self, subscriber: str, audience: str, channel: str, subscribed: bool, via: str) -> None:
+    def record(
+        self, subscriber: str, audience: str, channel: str, subscribed: bool, via: str
+    ) -> None:
         """Record a choice (replacing an earlier one for the same audience and channel)."""
         if channel not in CHANNELS:
             raise SubscriptionError(f"unknown channel {channel!r}")
@@ -223,7 +230,9 @@ class Subscriptions:
         """The one-click URL (on the calendar web server) for List-Unsubscribe."""
         from bot.calendar.feeds import base_url_for
 
-        base = base_url_for(self._config.calendar)
+        base = (None if self._config.calendar.public_base_url else self._served_at) or base_url_for(
+            self._config.calendar
+        )
         return f"{base}/unsubscribe?token={quote(self.token(subscriber, audience, channel))}"
 
     def unsubscribe_with(self, token: str) -> UnsubscribeTarget:

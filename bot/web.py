@@ -23,6 +23,7 @@ from bot.calendar.feeds import (
 )
 from bot.config import ConfigError
 from bot.services import Services
+from bot.subscriptions import Subscriptions, add_unsubscribe_routes
 
 log = logging.getLogger("coordbot.web")
 
@@ -60,6 +61,9 @@ class CalendarServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/calendar/{name}.ics", self._public_feed)
         app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
+        add_unsubscribe_routes(
+            app, Subscriptions(self._services.db, self._services.clock, self._services.config)
+        )
         return app
 
     async def start(self) -> None:

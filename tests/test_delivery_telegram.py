@@ -112,9 +112,16 @@ async def test_flood_wait_server_errors_and_blocked_chats(
     assert access.find_chat_user(services.db, 5).blocked_at is not None  # type: ignore[union-attr]
 
 
-async def test_a_blocked_chat_is_not_tried_again(services: Services, pacer: VirtualPacer, clock: FixedClock) -> None:
+async def test_a_blocked_chat_is_not_tried_again(
+    services: Services, pacer: VirtualPacer, clock: FixedClock
+) -> None:
     access.record_chat_user(
-        services.db, telegram_user_id=9, display_name="B", username=None, private_chat_id=9, now=clock.now()
+        services.db,
+        telegram_user_id=9,
+        display_name="B",
+        username=None,
+        private_chat_id=9,
+        now=clock.now(),
     )
     access.mark_blocked(services.db, 9, clock.now())
     services.outbox.enqueue(_messages([9]))
@@ -122,7 +129,9 @@ async def test_a_blocked_chat_is_not_tried_again(services: Services, pacer: Virt
         await _deliver(services, api, pacer)
         assert api.calls_to("sendMessage", ok_only=False) == []
     (row,) = services.outbox.rows(SOURCE)
-    assert row.status == "cancelled" and row.last_error == "unreachable: blocked the bot on Telegram"
+    assert (
+        row.status == "cancelled" and row.last_error == "unreachable: blocked the bot on Telegram"
+    )
 
 
 class RecordingTransport:
@@ -160,7 +169,9 @@ async def test_limits_hold_per_chat_per_group_and_overall(
     services.outbox.enqueue(_messages(chats))
     transport = RecordingTransport(pacer)
     workers = build_workers(services, telegram=transport, mailer=None, pacer=pacer)
-    await deliver_until_finished(workers, services.outbox, services.clock, SOURCE, give_up_after=3600)
+    await deliver_until_finished(
+        workers, services.outbox, services.clock, SOURCE, give_up_after=3600
+    )
 
     assert services.outbox.progress(SOURCE).counts == {"sent": 130}
     everything = sorted(t for _chat, t in transport.sends)

@@ -124,7 +124,9 @@ def check_request(
 def reach_of(services: Services, request: BroadcastRequest) -> Reach:
     """Who the broadcast reaches, and who not (and why)."""
     data = services.registry.snapshot()
-    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    subscriptions = Subscriptions(
+        services.db, services.clock, services.config, served_at=services.calendar_base_url
+    )
     return resolve(
         services.db,
         subscriptions,
@@ -181,7 +183,9 @@ def queue_broadcast(services: Services, broadcast_id: int) -> int:
     if status == "queued":
         return services.outbox.progress(source_of(broadcast_id)).total
     reach = reach_of(services, request)
-    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    subscriptions = Subscriptions(
+        services.db, services.clock, services.config, served_at=services.calendar_base_url
+    )
     messages: list[NewMessage] = []
     skipped = list(reach.skipped)
     for recipient in reach.recipients:
@@ -379,13 +383,13 @@ async def deliver_until_finished(
     try:
         while True:
             changed.clear()
-            progress = outbox.progress(source, channels)
+            progress = await asyncio.to_thread(outbox.progress, source, channels)
             if on_progress is not None:
                 on_progress(progress)
             if progress.finished or not tasks:
                 return progress
             if not progress.counts.get("sending"):
-                due = outbox.next_due_of(source, channels)
+                due = progress.next_due
                 if due is None or due > deadline or clock.now() >= deadline:
                     return progress
             for task in tasks:

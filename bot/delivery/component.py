@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 def delivery_screen(services: Services) -> Screen:
     """Rows to hold back at send time: unsubscribed since queued, or the chat blocked us."""
-    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    subscriptions = Subscriptions(
+        services.db, services.clock, services.config, served_at=services.calendar_base_url
+    )
 
     def screen(rows: Sequence[Claimed]) -> dict[int, str]:
         return screen_rows(services.db, subscriptions, rows)

@@ -87,4 +87,4 @@ class EmailWorker(ChannelWorker):
                 outcome = outcome_of(row, result)
                 self.sent += outcome.kind == "sent"
                 outcomes.append(outcome)
-        self.outbox.settle(outcomes)
+        await self.outbox.settle_async(outcomes)

@@ -17,7 +17,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -153,9 +153,11 @@ _PROCESS_OWNER: ClaimOwner | None = None
 
 @dataclass(frozen=True)
 class Progress:
-    """How many rows of one source are in each status."""
+    """How many rows of one source are in each status, and when the next pending row is due
+    (read in one statement, so the two agree)."""
 
     counts: Mapping[str, int]
+    next_due: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -308,8 +310,28 @@ class Outbox:
         claimed.sort(key=lambda c: c.id)
         return claimed
 
+    async def claim_async(
+        self, channel: str, limit: int, source: Source | None = None
+    ) -> list[Claimed]:
+        """`claim` in a worker thread, so the event loop keeps sending meanwhile."""
+        return await asyncio.to_thread(self.claim, channel, limit, source)
+
     def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record outcomes of claimed rows in one transaction."""
+        self._record(outcomes)
+        self._after_settle(outcomes)
+
+    async def settle_async(self, outcomes: Sequence[Outcome]) -> None:
+        """`settle` with the database work in a worker thread."""
+        await asyncio.to_thread(self._record, outcomes)
+        self._after_settle(outcomes)
+
+    def _after_settle(self, outcomes: Sequence[Outcome]) -> None:
+        if any(o.kind == "retry" for o in outcomes):
+            self.notify()  # rows are pending again: an idle worker must look at their due time
+        self._progressed()
+
+    def _record(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
         now = self._clock.now()
@@ -325,7 +347,6 @@ class Outbox:
                 if row is None or row.status != SENDING:
                     continue  # released meanwhile and possibly claimed again: leave it be
                 self._apply(session, row, outcome, now)
-        self._progressed()
 
     def _progressed(self) -> None:
         for event in list(self._progress_listeners):
@@ -423,6 +444,7 @@ class Outbox:
                 )
                 .execution_options(synchronize_session=False)
             )
+        self.notify()
         self._progressed()
 
     def cancel_pending(self, source_kind: str, source_ids: Iterable[str], reason: str) -> int:
@@ -463,27 +485,20 @@ class Outbox:
         if channels is not None:
             where.append(OutboxMessage.channel.in_(list(channels)))
         with self._db.session() as session:
-            counts = Counter(
-                dict(
-                    session.execute(
-                        select(OutboxMessage.status, func.count())
-                        .where(*where)
-                        .group_by(OutboxMessage.status)
-                    ).all()
+            rows = session.execute(
+                select(
+                    OutboxMessage.status,
+                    func.count(),
+                    func.min(OutboxMessage.next_attempt_at),
                 )
-            )
-        return Progress(dict(counts))
-
-    def next_due_of(self, source: Source, channels: Sequence[str]) -> datetime | None:
-        """When the earliest pending row of `source` on `channels` is due."""
-        with self._db.session() as session:
-            return session.scalar(
-                select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == PENDING,
-                    OutboxMessage.channel.in_(list(channels)),
-                    *_source_filter(source),
-                )
-            )
+                .where(*where)
+                .group_by(OutboxMessage.status)
+            ).all()
+        counts = Counter({status: count for status, count, _due in rows})
+        due = next((d for status, _count, d in rows if status == PENDING), None)
+        if isinstance(due, datetime) and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)  # min() bypasses the column type on SQLite
+        return Progress(dict(counts), due)
 
     def rows(self, source: Source) -> list[OutboxMessage]:
         """The rows of one source (detached), in id order."""

@@ -63,6 +63,9 @@ class ChannelWorker:
         self.source = source
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        # Claim only when this many places are free (or nothing is in flight): one claim
+        # transaction per batch rather than one per message.
+        self.min_claim = 1
         self.sent = 0
         self._wake = outbox.listener()
 
@@ -71,18 +74,21 @@ class ChannelWorker:
         while not stop.is_set():
             self._wake.clear()
             capacity = self.capacity()
-            if capacity > 0:
-                rows = self.outbox.claim(self.channel, min(capacity, self.batch_size), self.source)
+            can_claim = capacity > 0 and (capacity >= self.min_claim or not self.busy())
+            if can_claim:
+                rows = await self.outbox.claim_async(
+                    self.channel, min(capacity, self.batch_size), self.source
+                )
                 if rows:
                     await self._dispatch_screened(rows)
                     continue
-            await self._idle(stop, capacity > 0)
+            await self._idle(stop, can_claim)
         await self.drain()
 
     async def _dispatch_screened(self, rows: list[Claimed]) -> None:
-        refused = self.screen(rows)
+        refused = await asyncio.to_thread(self.screen, rows)
         if refused:
-            self.outbox.settle(
+            await self.outbox.settle_async(
                 [Outcome(r.id, "cancelled", refused[r.id]) for r in rows if r.id in refused]
             )
             rows = [r for r in rows if r.id not in refused]
@@ -94,7 +100,7 @@ class ChannelWorker:
         if self.busy():
             waits.append(self.wait_for_slot())
         if can_take_more:
-            due = self.outbox.next_due(self.channel, self.source)
+            due = await asyncio.to_thread(self.outbox.next_due, self.channel, self.source)
             if due is not None:
                 delay = (due - self.clock.now()).total_seconds()
                 waits.append(self.pacer.sleep(max(delay, 0.0)))

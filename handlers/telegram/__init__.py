@@ -5,7 +5,15 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.chat import ChatService
-from handlers.telegram import account, admin, directory, errors
+from handlers.telegram import (
+    account,
+    admin,
+    broadcast,
+    directory,
+    errors,
+    reminders,
+    subscriptions,
+)
 
 
 def register_all(application: Application, chat: ChatService) -> None:
@@ -13,5 +21,8 @@ def register_all(application: Application, chat: ChatService) -> None:
     account.register(application, chat)
     directory.register(application, chat)
     admin.register(application, chat)
+    broadcast.register(application, chat)
+    subscriptions.register(application, chat)
+    reminders.register(application, chat)
     # A new handler group registers here, one line, before the fallbacks.
     errors.register(application, chat)

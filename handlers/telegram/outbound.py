@@ -55,7 +55,10 @@ class PtbTransport:
             base_url=self._config.api_base_url or DEFAULT_BASE_URL,
             request=request,
         )
-        await bot.initialize()
+        try:
+            await bot.initialize()
+        except TelegramError as exc:
+            raise TemporaryFailure(f"cannot reach the Telegram Bot API: {exc.message}") from None
         self._bot = bot
 
     async def close(self) -> None:
@@ -95,3 +98,8 @@ class PtbTransport:
             raise TemporaryFailure(exc.message) from None
         except TelegramError as exc:
             raise TemporaryFailure(exc.message) from None
+
+
+def transport_for(config: TelegramConfig) -> PtbTransport | None:
+    """The delivery transport when a bot token is configured; None (Telegram rows wait)."""
+    return PtbTransport(config) if config.token else None

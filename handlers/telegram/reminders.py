@@ -1,0 +1,45 @@
+"""The "done" button of a deadline reminder, and /done DEADLINE MUNICIPALITY."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from bot.chat import ChatService
+from bot.delivery.commands import done_command, mark_deadline_done
+from handlers.telegram.broadcast import command_args
+from handlers.telegram.common import sender_of
+from schedules.fire import DONE_CALLBACK
+
+
+def register(application: Application, chat: ChatService) -> None:
+    """/done and the reminder's button."""
+    services = chat.services
+
+    async def on_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, sender = update.effective_message, sender_of(update)
+        if message is None or sender is None or sender.user_id is None:
+            return
+        ctx = chat.context(sender)
+        reply = done_command(services, sender.user_id, command_args(message.text or ""), ctx.lang)
+        await message.reply_text(reply)
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, sender = update.callback_query, sender_of(update)
+        if query is None or sender is None or sender.user_id is None or query.data is None:
+            return
+        event, _sep, place = query.data.removeprefix(DONE_CALLBACK).partition(":")
+        ctx = chat.context(sender)
+        reply, marked = mark_deadline_done(services, sender.user_id, event, place, ctx.lang)
+        await query.answer(reply[:200])
+        if query.message is not None:
+            if marked:
+                with contextlib.suppress(BadRequest):  # the reminder keeps its text only
+                    await query.edit_message_reply_markup(reply_markup=None)
+            await context.bot.send_message(query.message.chat.id, reply)
+
+    application.add_handler(CommandHandler("done", on_done, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(CallbackQueryHandler(on_button, pattern=f"^{DONE_CALLBACK}"))

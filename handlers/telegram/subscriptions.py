@@ -1,0 +1,39 @@
+"""/subscribe, /unsubscribe and /subscriptions: who gets which audience's messages where."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
+
+from bot.chat import ChatService
+from bot.delivery.commands import change_subscription, subscription_overview
+from handlers.telegram.broadcast import command_args
+from handlers.telegram.commands import Callback
+from handlers.telegram.common import sender_of
+
+
+def register(application: Application, chat: ChatService) -> None:
+    """The subscription commands."""
+    services = chat.services
+
+    def command(subscribe: bool | None) -> Callback:
+        async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            message, sender = update.effective_message, sender_of(update)
+            if message is None or sender is None or sender.user_id is None:
+                return
+            ctx = chat.context(sender)
+            args = command_args(message.text or "")
+            if subscribe is None or (subscribe and not args.strip()):
+                reply = subscription_overview(services, sender.user_id, ctx.lang)
+            else:
+                reply = change_subscription(
+                    services, sender.user_id, args, subscribe=subscribe, lang=ctx.lang
+                )
+            await message.reply_text(reply)
+
+        return on_command
+
+    for name, subscribe in (("subscribe", True), ("unsubscribe", False), ("subscriptions", None)):
+        application.add_handler(
+            CommandHandler(name, command(subscribe), filters=filters.UpdateType.MESSAGE)
+        )
