@@ -8,11 +8,12 @@ import logging
 from collections.abc import Sequence
 
 from bot.delivery.email import EmailWorker
+from bot.delivery.models import TELEGRAM
 from bot.delivery.outbox import Claimed, Source
 from bot.delivery.pacing import Pacer, RealPacer
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.recipients import screen_rows
-from bot.delivery.telegram import TelegramTransport, TelegramWorker
+from bot.delivery.telegram import SendError, TelegramTransport, TelegramWorker
 from bot.delivery.worker import ChannelWorker, Screen
 from bot.mail import Mailer
 from bot.services import Services
@@ -111,8 +112,6 @@ class DeliveryComponent:
         released = self._services.outbox.release_interrupted()
         if released:
             log.warning("resuming %d message(s) interrupted while sending", released)
-        if self._telegram is not None:
-            await self._telegram.open()
         self.workers = build_workers(
             self._services,
             telegram=self._telegram,
@@ -140,9 +139,28 @@ class DeliveryComponent:
                 except Exception:
                     log.exception("releasing interrupted messages failed")
 
+    async def _open_telegram(self) -> bool:
+        # Telegram being unreachable must not stop e-mail delivery, nor lose Telegram rows:
+        # they wait while the transport is tried again with backoff.
+        assert self._telegram is not None
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self._telegram.open()
+                return True
+            except SendError as exc:
+                attempt += 1
+                delay = self._services.outbox.backoff(attempt)
+                log.warning("Telegram delivery waits %.0f s: %s", delay, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+        return False
+
     async def _run(self, worker: ChannelWorker) -> None:
         # A worker that crashes (say, the database is gone for a moment) starts again; its
         # claimed rows come back through the lease.
+        if worker.channel == TELEGRAM and not await self._open_telegram():
+            return
         while not self._stop.is_set():
             try:
                 await worker.run(self._stop)
