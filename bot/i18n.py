@@ -48,8 +48,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "cmd_next": ("what happens next", "hva skjer nå"),
     "cmd_events": (
-        "upcoming events and deadlines (all: every one)",
-        "kommende møter og frister (all: alle)",
+        "upcoming events and deadlines (all: every one; keys: with their keys)",
+        "kommende møter og frister (all: alle; keys: med nøklene)",
     ),
     "cmd_calendar": ("the programme calendar to subscribe to", "programkalenderen å abonnere på"),
     "cmd_users": ("people who have talked to the bot", "personer som har snakket med boten"),
@@ -176,6 +176,147 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "status_pending": ("not approved", "ikke godkjent"),
     "status_blocked": ("blocked the bot", "har blokkert boten"),
     "status_unknown_person": ("not in the registry", "ikke i registeret"),
+    # --- registry edits (coordinators) --------------------------------------------------------
+    "cmd_event": (
+        "move, re-place, cancel or restore an event (alone: how, and the event keys)",
+        "flytt, gi nytt sted, avlys eller gjenopprett en hendelse (alene: hvordan, og nøklene)",
+    ),
+    "cmd_email": (
+        "change a person's e-mail address (- removes it)",
+        "endre e-postadressen til en person (- fjerner den)",
+    ),
+    "event_usage": (
+        "Edit an event (EVENT: its key or title):\n"
+        "/event EVENT date 2020-02-28 - another day, times and length kept\n"
+        "/event EVENT date 2020-02-28 2020-02-29 - all-day, first and last day\n"
+        "/event EVENT time 2020-02-21T10:00 2020-02-21T15:00 - Oslo time "
+        "(also 21.02.2020 10:00-15:00)\n"
+        "/event EVENT place Trondheim - a new place (place - removes it)\n"
+        "/event EVENT cancel, /event EVENT restore",
+        "Endre en hendelse (HENDELSE: nøkkelen eller tittelen):\n"
+        "/event HENDELSE dato 2020-02-28 - en annen dag, samme klokkeslett og lengde\n"
+        "/event HENDELSE dato 2020-02-28 2020-02-29 - heldags, første og siste dag\n"
+        "/event HENDELSE tid 2020-02-21T10:00 2020-02-21T15:00 - norsk tid "
+        "(også 21.02.2020 10:00-15:00)\n"
+        "/event HENDELSE sted Trondheim - nytt sted (sted - fjerner det)\n"
+        "/event HENDELSE avlys, /event HENDELSE gjenopprett",
+    ),
+    "event_keys_heading": ("Events and their keys:", "Hendelser og nøklene deres:"),
+    "event_list_hint": (
+        "/event alone lists the event keys.",
+        "/event alene viser nøklene til hendelsene.",
+    ),
+    "no_such_event": (
+        "No event “{event}” in the registry.",
+        "Ingen hendelse «{event}» i registeret.",
+    ),
+    "which_event": (
+        "“{event}” could be several events; pick one or send the command with its key:",
+        "«{event}» kan være flere hendelser; velg én eller send kommandoen med nøkkelen:",
+    ),
+    "event_change_with": ("Change it with:", "Endre den med:"),
+    "event_unchanged": (
+        "Nothing changed: {event} already is like that.",
+        "Ingenting ble endret: {event} er allerede slik.",
+    ),
+    "event_edited_date": ("Moved: {event}", "Flyttet: {event}"),
+    "event_edited_time": ("New time: {event}", "Nytt tidspunkt: {event}"),
+    "event_edited_place": ("New place: {event}", "Nytt sted: {event}"),
+    "event_edited_cancel": ("Cancelled: {event}", "Avlyst: {event}"),
+    "event_edited_restore": ("Restored: {event}", "Gjenopprettet: {event}"),
+    "event_in_past": ("Note: {when} is in the past.", "Merk: {when} er passert."),
+    "event_followup": (
+        "Calendar feeds show the change now, and reminders follow it automatically.",
+        "Kalenderabonnementene viser endringen nå, og påminnelsene følger den automatisk.",
+    ),
+    "event_send_update": (
+        "Send updated invites to those who have the event in their calendar with:",
+        "Send oppdaterte invitasjoner til dem som har hendelsen i kalenderen med:",
+    ),
+    "event_send_cancel": (
+        "Send the cancellation to those who have the event in their calendar with:",
+        "Send avlysningen til dem som har hendelsen i kalenderen med:",
+    ),
+    "field_when": ("when", "når"),
+    "field_place": ("place", "sted"),
+    "field_status": ("status", "status"),
+    "status_cancelled": ("cancelled", "avlyst"),
+    "status_scheduled": ("scheduled", "planlagt"),
+    "no_place": ("no place", "uten sted"),
+    "no_address": ("no address", "ingen adresse"),
+    "email_usage": (
+        "Usage: /email PERSON ADDRESS (a person key or full name, then the new address; "
+        "- instead of an address removes it)",
+        "Bruk: /email PERSON ADRESSE (en personnøkkel eller fullt navn, så den nye adressen; "
+        "- i stedet for en adresse fjerner den)",
+    ),
+    "email_edited": (
+        "E-mail address of {person} changed:",
+        "E-postadressen til {person} er endret:",
+    ),
+    "email_unchanged": (
+        "Nothing changed: {person} already has {address}.",
+        "Ingenting ble endret: {person} har allerede {address}.",
+    ),
+    "email_findings": (
+        "Data-quality check of the address:",
+        "Datakvalitetskontroll av adressen:",
+    ),
+    "email_clean": (
+        "The address passes the data-quality checks.",
+        "Adressen består datakvalitetskontrollene.",
+    ),
+    "edit_nothing_changed": ("Nothing was changed.", "Ingenting ble endret."),
+    "edit_error_unknown_event": (
+        "No event “{event}”. Events: {known}",
+        "Ingen hendelse «{event}». Hendelser: {known}",
+    ),
+    "edit_error_unknown_person": (
+        "No person “{person}” in the registry.",
+        "Ingen person «{person}» i registeret.",
+    ),
+    "edit_error_no_value_expected": (
+        "“{action}” takes nothing after it (got “{value}”).",
+        "«{action}» skal ikke ha noe etter seg (fikk «{value}»).",
+    ),
+    "edit_error_bad_date": (
+        "“{value}” is not a date; write 2020-02-28 or 28.02.2020.",
+        "«{value}» er ikke en dato; skriv 2020-02-28 eller 28.02.2020.",
+    ),
+    "edit_error_year_out_of_range": (
+        "“{value}” is outside the years {first}-{last}.",
+        "«{value}» er utenfor årene {first}-{last}.",
+    ),
+    "edit_error_bad_time": (
+        "“{value}” is not a start (and end) time; write 2020-02-21T10:00 2020-02-21T15:00 or "
+        "21.02.2020 10:00-15:00 (Oslo time).",
+        "«{value}» er ikke et start- (og slutt-)tidspunkt; skriv 2020-02-21T10:00 "
+        "2020-02-21T15:00 eller 21.02.2020 10:00-15:00 (norsk tid).",
+    ),
+    "edit_error_no_such_time": (
+        "{value} does not exist in Oslo: the clocks skip that hour when summer time starts.",
+        "{value} finnes ikke i Norge: klokken hopper over den timen når sommertiden begynner.",
+    ),
+    "edit_error_end_before_start": (
+        "The end ({end}) is not after the start ({start}).",
+        "Slutten ({end}) er ikke etter starten ({start}).",
+    ),
+    "edit_error_control_character": (
+        "The text contains a line break or control character ({code}); send it on one line.",
+        "Teksten inneholder et linjeskift eller kontrolltegn ({code}); send den på én linje.",
+    ),
+    "edit_error_too_long": (
+        "That is {length} characters; at most {limit} are allowed.",
+        "Det er {length} tegn; høyst {limit} er tillatt.",
+    ),
+    "edit_error_empty_place": (
+        "Give the new place, or - to remove it.",
+        "Oppgi det nye stedet, eller - for å fjerne det.",
+    ),
+    "edit_error_bad_address": (
+        "“{address}” cannot be used: it {problem}.",
+        "«{address}» kan ikke brukes ({problem}).",
+    ),
     # --- console -------------------------------------------------------------------------------
     "console_hint": (
         "No Telegram token set: chatting here on the console. Set COORDBOT_TELEGRAM_TOKEN to "

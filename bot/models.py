@@ -147,5 +147,6 @@ class EventAudience(Base):
 import bot.access  # noqa: E402  (chat_user)
 import bot.calendar.records  # noqa: E402  (calendar_invite)
 import bot.delivery.models  # noqa: E402  (outbox, broadcast)
+import bot.registry_edits.audit  # noqa: E402  (registry_edit)
 import bot.subscriptions  # noqa: E402, F401  (subscription)
 import schedules.marks  # noqa: E402, F401  (deadline_done)

@@ -31,13 +31,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("who", "directory"),
     CommandSpec("when", "directory"),
     CommandSpec("next", "directory"),
-    CommandSpec("events", "directory", args="[all]"),
+    CommandSpec("events", "directory", args="[all|keys]"),
     CommandSpec("calendar", "directory"),
     CommandSpec("users", "admin", coordinator_only=True),
     CommandSpec("approve", "admin", coordinator_only=True, args="USER_ID"),
     CommandSpec("revoke", "admin", coordinator_only=True, args="USER_ID"),
     CommandSpec("link", "admin", coordinator_only=True, args="USER_ID PERSON"),
     CommandSpec("unlink", "admin", coordinator_only=True, args="USER_ID"),
+    CommandSpec(
+        "event", "admin", coordinator_only=True, args="EVENT date|time|place|cancel|restore …"
+    ),
+    CommandSpec("email", "admin", coordinator_only=True, args="PERSON ADDRESS"),
 )
 COMMAND_BY_NAME = {spec.name: spec for spec in COMMANDS}
 

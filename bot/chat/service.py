@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot import access
-from bot.chat import admin, directory
+from bot.chat import admin, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
@@ -88,6 +88,8 @@ class ChatService:
             "revoke": lambda ctx, args: admin.approve(self.services, ctx, args, approved=False),
             "link": lambda ctx, args: admin.link(self.services, ctx, args),
             "unlink": lambda ctx, args: admin.unlink(self.services, ctx, args),
+            "event": lambda ctx, args: edits.event_command(self.services, ctx, args, self.choices),
+            "email": lambda ctx, args: edits.email_command(self.services, ctx, args, self.choices),
         }
         missing = {spec.name for spec in COMMANDS} - set(self._handlers)
         assert not missing, f"commands without a handler: {missing}"
@@ -140,11 +142,12 @@ class ChatService:
         return self._ask(ctx, text)
 
     def choose(self, sender: Sender, choice_id: str) -> Reply:
-        """A press of an offered choice: asks the text behind it."""
+        """A press of an offered choice: asks the text behind it, or runs it when it is a
+        command (an edit with the event or person picked), with the presser's rights."""
         text = self.choices.get(choice_id)
         if text is None:
             return self.notice(sender, "button_expired")
-        return self.question(sender, text)
+        return self.message(sender, text)
 
     def notice(self, sender: Sender, kind: Notice) -> Reply:
         """A fixed message (non-text input, edits, expired buttons, errors).
@@ -284,6 +287,8 @@ class ChatService:
         return self._ask(ctx, directory.NEXT_QUESTION[ctx.lang])
 
     def _events(self, ctx: Context, args: str) -> Reply:
+        if args.lower() == "keys":
+            return edits.event_keys_reply(self.services, ctx.lang)
         return directory.events_reply(self.services, ctx.lang, everything=args.lower() == "all")
 
     def _calendar(self, ctx: Context, args: str) -> Reply:

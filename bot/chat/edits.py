@@ -1,0 +1,252 @@
+"""Coordinator registry edits from chat: /event (move, re-place, cancel, restore) and /email.
+
+The caller (ChatService) has already checked that the sender is a coordinator. Parsing the
+command text and finding the event or person happen here; the edit itself, and every check of
+the new values, is `bot.registry_edits.apply_edit`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.chat.admin import find_person
+from bot.chat.choices import ChoiceStore
+from bot.chat.reply import Choice, Line, Reply, Span, bold, paragraph, plain, text_reply
+from bot.i18n import Lang, t
+from bot.registry_data import EventRec, RegistryData
+from bot.registry_edits import (
+    ACTION_WORDS,
+    CLEAR_WORDS,
+    Actor,
+    EditError,
+    EmailEdit,
+    EmailEdited,
+    EventAction,
+    EventEdit,
+    EventEdited,
+    EventMatch,
+    apply_edit,
+    describe_when,
+    find_event,
+    invite_commands,
+)
+from bot.services import Services
+from bot.textnorm import fold
+
+if TYPE_CHECKING:
+    from bot.chat.service import Context
+
+_WORD = re.compile(r"\S+")
+MAX_CANDIDATES = 6
+# Long enough to see what was typed, short enough for one line of a reply.
+MAX_ECHO_CHARS = 100
+
+
+def actor_of(ctx: Context) -> Actor:
+    """Who is editing, as the audit log records them."""
+    return Actor(ctx.sender.key, ctx.sender.display_name or ctx.sender.key)
+
+
+def _error(lang: Lang, exc: EditError) -> Reply:
+    message = t(lang, f"edit_error_{exc.reason}", **exc.params)
+    return text_reply(lang, plain(message), plain(t(lang, "edit_nothing_changed")), kind="invalid")
+
+
+def _code(text: str) -> Line:
+    return (Span("  "), Span(text, "code"))
+
+
+def _arrow(label: str, before: str, after: str) -> Line:
+    return plain(f"  {label}: {before} → {after}")
+
+
+# --- /event ---------------------------------------------------------------------------------
+
+
+def event_keys_lines(data: RegistryData, zone: ZoneInfo, lang: Lang) -> list[Line]:
+    """Every event (cancelled ones included) with its key, in date order."""
+    lines: list[Line] = [bold(t(lang, "event_keys_heading"))]
+    for ev in sorted(data.events, key=lambda e: (e.start_date, e.key)):
+        status = f" ({t(lang, 'status_cancelled')})" if ev.cancelled else ""
+        lines.append(
+            (
+                Span("• "),
+                Span(ev.key, "code"),
+                Span(f" {describe_when(ev, zone)} {ev.title(lang)}{status}"),
+            )
+        )
+    return lines
+
+
+def event_keys_reply(services: Services, lang: Lang) -> Reply:
+    """/events keys: the keys /event takes."""
+    lines = event_keys_lines(services.registry.snapshot(), services.zone, lang)
+    return text_reply(lang, *lines, kind="event_keys")
+
+
+def _event_usage(services: Services, lang: Lang) -> Reply:
+    lines = [*paragraph(t(lang, "event_usage")), plain("")]
+    lines += event_keys_lines(services.registry.snapshot(), services.zone, lang)
+    return text_reply(lang, *lines, kind="usage")
+
+
+def _split_event_args(args: str) -> tuple[str, EventAction | None, str]:
+    """ "county meeting date 2020-02-28" -> ("county meeting", "date", "2020-02-28"): the first
+    action word after the event reference splits the text."""
+    words = list(_WORD.finditer(args))
+    for word in words[1:]:
+        action = ACTION_WORDS.get(fold(word.group()))
+        if action is not None:
+            return args[: word.start()].strip(), action, args[word.end() :].strip()
+    return args.strip(), None, ""
+
+
+def _event_state(ev: EventRec, zone: ZoneInfo, lang: Lang) -> list[Line]:
+    status = t(lang, "status_cancelled" if ev.cancelled else "status_scheduled")
+    return [
+        plain(f"  {t(lang, 'field_when')}: {describe_when(ev, zone)}"),
+        plain(f"  {t(lang, 'field_place')}: {ev.location or t(lang, 'no_place')}"),
+        plain(f"  {t(lang, 'field_status')}: {status}"),
+        plain(f"  SEQUENCE {ev.sequence}"),
+    ]
+
+
+def _show_event(services: Services, ev: EventRec, lang: Lang) -> Reply:
+    lines: list[Line] = [bold(f"{ev.title(lang)} ({ev.key})")]
+    lines += _event_state(ev, services.zone, lang)
+    lines += [
+        plain(""),
+        plain(t(lang, "event_change_with")),
+        _code(f"/event {ev.key} date|time|place|cancel|restore …"),
+    ]
+    return text_reply(lang, *lines, kind="event")
+
+
+def _which_event(
+    reference: str,
+    match: EventMatch,
+    command: str,
+    choices: ChoiceStore,
+    zone: ZoneInfo,
+    lang: Lang,
+) -> Reply:
+    """Ask back: each candidate as a choice that runs the same command with its key."""
+    said = reference[:MAX_ECHO_CHARS]
+    if match.ambiguous:
+        lines = [plain(t(lang, "which_event", event=said))]
+    else:
+        lines = [plain(t(lang, "no_such_event", event=said)), plain(t(lang, "event_list_hint"))]
+        if match.candidates:
+            lines.append(plain(t(lang, "did_you_mean")))
+    offered = []
+    for ev in match.candidates[:MAX_CANDIDATES]:
+        full = f"/event {ev.key} {command}".strip()
+        lines.append(_code(full))
+        label = f"{ev.title(lang)} ({describe_when(ev, zone)})"
+        offered.append(Choice(choices.put(full), label[:MAX_ECHO_CHARS]))
+    kind = "clarify" if match.ambiguous else "not_found"
+    return Reply(lines=tuple(lines), choices=tuple(offered), lang=lang, kind=kind)
+
+
+def event_command(services: Services, ctx: Context, args: str, choices: ChoiceStore) -> Reply:
+    """/event EVENT date|time|place|cancel|restore [VALUE]; /event alone shows how, and the
+    keys; /event EVENT shows the event."""
+    lang, zone = ctx.lang, services.zone
+    if not args.strip():
+        return _event_usage(services, lang)
+    reference, action, value = _split_event_args(args)
+    match = find_event(services, reference, lang)
+    if match.event is None:
+        command = f"{action} {value}".strip() if action else ""
+        return _which_event(reference, match, command, choices, zone, lang)
+    if action is None:
+        return _show_event(services, match.event, lang)
+    try:
+        outcome = apply_edit(services, EventEdit(match.event.key, action, value), actor_of(ctx))
+    except EditError as exc:
+        return _error(lang, exc)
+    return _event_edited(services, outcome, lang)
+
+
+def _event_edited(services: Services, outcome: EventEdited, lang: Lang) -> Reply:
+    before, after, zone = outcome.before, outcome.after, services.zone
+    title = f"{after.title(lang)} ({after.key})"
+    lines: list[Line]
+    if not outcome.changed:
+        lines = [plain(t(lang, "event_unchanged", event=title)), *_event_state(after, zone, lang)]
+        return text_reply(lang, *lines, kind="unchanged")
+    lines = [bold(t(lang, f"event_edited_{outcome.action}", event=title))]
+    when_before, when_after = describe_when(before, zone), describe_when(after, zone)
+    if when_before != when_after:
+        lines.append(_arrow(t(lang, "field_when"), when_before, when_after))
+    if before.location != after.location:
+        nowhere = t(lang, "no_place")
+        lines.append(
+            _arrow(t(lang, "field_place"), before.location or nowhere, after.location or nowhere)
+        )
+    if before.cancelled != after.cancelled:
+        lines.append(
+            _arrow(
+                t(lang, "field_status"),
+                t(lang, "status_cancelled" if before.cancelled else "status_scheduled"),
+                t(lang, "status_cancelled" if after.cancelled else "status_scheduled"),
+            )
+        )
+    lines.append(plain(f"  SEQUENCE {before.sequence} → {after.sequence}"))
+    today = services.clock.now().astimezone(zone).date()
+    if not after.cancelled and after.end_date < today:
+        lines.append(plain(t(lang, "event_in_past", when=describe_when(after, zone))))
+    lines += [plain(""), plain(t(lang, "event_followup"))]
+    lines.append(plain(t(lang, "event_send_cancel" if after.cancelled else "event_send_update")))
+    lines += [_code(command) for command in invite_commands(after)]
+    return text_reply(lang, *lines, kind="edited")
+
+
+# --- /email ---------------------------------------------------------------------------------
+
+
+def email_command(services: Services, ctx: Context, args: str, choices: ChoiceStore) -> Reply:
+    """/email PERSON ADDRESS (PERSON: a key or full name; ADDRESS "-" removes the address)."""
+    lang = ctx.lang
+    words = list(_WORD.finditer(args))
+    address = words[-1].group() if words else ""
+    if len(words) < 2 or ("@" not in address and address.lower() not in CLEAR_WORDS):
+        return text_reply(lang, plain(t(lang, "email_usage")), kind="usage")
+    said = args[: words[-1].start()].strip()
+    person, close = find_person(services.registry.snapshot(), said)
+    if person is None:
+        lines: list[Line] = [plain(t(lang, "no_such_person", person=said[:MAX_ECHO_CHARS]))]
+        offered = []
+        if close:
+            lines.append(plain(t(lang, "did_you_mean")))
+            for candidate in close:
+                full = f"/email {candidate.key} {address}"
+                lines.append(_code(full))
+                offered.append(Choice(choices.put(full), candidate.name))
+        return Reply(lines=tuple(lines), choices=tuple(offered), lang=lang, kind="not_found")
+    try:
+        outcome = apply_edit(services, EmailEdit(person.key, address), actor_of(ctx))
+    except EditError as exc:
+        return _error(lang, exc)
+    return _email_edited(outcome, lang)
+
+
+def _email_edited(outcome: EmailEdited, lang: Lang) -> Reply:
+    after = outcome.after
+    who = f"{after.name} ({after.key})"
+    none = t(lang, "no_address")
+    if not outcome.changed:
+        lines = [plain(t(lang, "email_unchanged", person=who, address=after.email or none))]
+    else:
+        lines = [
+            bold(t(lang, "email_edited", person=who)),
+            plain(f"  {outcome.before.email or none} → {after.email or none}"),
+        ]
+    if outcome.findings:
+        lines.append(plain(t(lang, "email_findings")))
+        lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
+    elif after.email:
+        lines.append(plain(t(lang, "email_clean")))
+    return text_reply(lang, *lines, kind="edited" if outcome.changed else "unchanged")

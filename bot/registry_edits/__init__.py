@@ -1,0 +1,65 @@
+"""Coordinator edits of the registry: move, re-place, cancel or restore an event; change a
+person's e-mail address.
+
+Every edit goes through `apply_edit` (apply.py), which reads the registry as it is now,
+builds the changed `RegistryData` with `dataclasses.replace`, and writes it with
+`Registry.replace` (one transaction; an event whose time, place or cancellation changed gets
+SEQUENCE + 1, so feeds and invites agree). Each edit is logged with who made it and kept in the
+`registry_edit` table (audit.py).
+
+New values are checked before anything is written (values.py): dates are ISO 8601 or
+"21.02.2020", times are local to the programme's zone and must exist on that day, an end is
+never before its start, and free text carries no line breaks or control characters. A refusal
+is an `EditError` whose `reason` names the problem and whose `params` fill in the message; the
+chat layer turns it into words. find.py finds the event a coordinator means.
+"""
+
+from bot.registry_edits.apply import (
+    Edit,
+    EditOutcome,
+    EmailEdit,
+    EmailEdited,
+    EventEdit,
+    EventEdited,
+    apply_edit,
+    edited_event,
+    invite_commands,
+)
+from bot.registry_edits.audit import Actor, EditRecord, RegistryEdit, recent_edits
+from bot.registry_edits.find import EventMatch, find_event
+from bot.registry_edits.values import (
+    ACTION_WORDS,
+    CLEAR_WORDS,
+    EditError,
+    EventAction,
+    describe_when,
+    parse_day,
+    parse_days,
+    parse_times,
+)
+
+__all__ = [
+    "ACTION_WORDS",
+    "CLEAR_WORDS",
+    "Actor",
+    "Edit",
+    "EditError",
+    "EditOutcome",
+    "EditRecord",
+    "EmailEdit",
+    "EmailEdited",
+    "EventAction",
+    "EventEdit",
+    "EventEdited",
+    "EventMatch",
+    "RegistryEdit",
+    "apply_edit",
+    "describe_when",
+    "edited_event",
+    "find_event",
+    "invite_commands",
+    "parse_day",
+    "parse_days",
+    "parse_times",
+    "recent_edits",
+]
