@@ -259,8 +259,10 @@ class Outbox:
             stmt = insert_fn(OutboxMessage).on_conflict_do_nothing(
                 index_elements=["idempotency_key"]
             )
-            result = session.connection().execute(stmt, chunk)
-            added += max(result.rowcount or 0, 0)
+            # RETURNING counts the inserted rows; rowcount of an executemany is not reliable
+            # across drivers (psycopg reports 0 or -1).
+            result = session.execute(stmt.returning(OutboxMessage.id), chunk)
+            added += len(result.all())
         return added
 
     def claim(self, channel: str, limit: int, source: Source | None = None) -> list[Claimed]:
@@ -280,9 +282,12 @@ class Outbox:
             )
             if session.get_bind().dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
+            # A CTE, not `id IN (subquery)`: PostgreSQL may run a LIMIT ... SKIP LOCKED subquery
+            # more than once inside an UPDATE and so claim more than `limit` rows.
+            due_rows = due.cte("due")
             stmt = (
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .where(OutboxMessage.id == due_rows.c.id)
                 .where(OutboxMessage.status == PENDING)
                 .values(
                     status=SENDING,
