@@ -313,6 +313,51 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Give the new place, or - to remove it.",
         "Oppgi det nye stedet, eller - for å fjerne det.",
     ),
+    "cmd_contact": (
+        "who holds a role at a municipality, and changing it",
+        "hvem som har en rolle i en kommune, og endre det",
+    ),
+    "contact_usage": (
+        "Role holders at a municipality:\n"
+        "/contact Bodø data_contact - who holds it\n"
+        "/contact Bodø data_contact Vesa Heikki Jäntti - give a person the role (key or full name)\n"
+        "/contact Bodø data_contact remove Vesa Heikki Jäntti - take it away",
+        "Roller i en kommune:\n"
+        "/contact Bodø datakontakt - hvem som har den\n"
+        "/contact Bodø datakontakt Vesa Heikki Jäntti - gi en person rollen (nøkkel eller fullt navn)\n"
+        "/contact Bodø datakontakt fjern Vesa Heikki Jäntti - ta den fra personen",
+    ),
+    "contact_places": ("Municipalities: {places}", "Kommuner: {places}"),
+    "contact_roles": ("Roles: {roles}", "Roller: {roles}"),
+    "no_such_municipality": (
+        "No municipality “{municipality}” in the programme.",
+        "Ingen kommune «{municipality}» i programmet.",
+    ),
+    "no_such_role": ("No role “{role}”.", "Ingen rolle «{role}»."),
+    "which_role": (
+        "“{role}” fits several roles; use a key:",
+        "«{role}» passer med flere roller; bruk en nøkkel:",
+    ),
+    "nobody": ("nobody", "ingen"),
+    "contact_before": ("before", "før"),
+    "contact_now": ("now", "nå"),
+    "contact_unchanged": (
+        "Nothing changed: {person} already holds this role ({role}).",
+        "Ingenting ble endret: {person} har allerede denne rollen ({role}).",
+    ),
+    "contact_findings": ("Data-quality check:", "Datakvalitetskontroll:"),
+    "edit_error_unknown_role": (
+        "No role “{role}”. Roles: {known}",
+        "Ingen rolle «{role}». Roller: {known}",
+    ),
+    "edit_error_unknown_municipality": (
+        "No municipality “{municipality}” in the programme.",
+        "Ingen kommune «{municipality}» i programmet.",
+    ),
+    "edit_error_not_holder": (
+        "{person} is not the {role} in {municipality}.",
+        "{person} har ikke rollen {role} i {municipality}.",
+    ),
     "edit_error_bad_address": (
         "“{address}” cannot be used: it {problem}.",
         "«{address}» kan ikke brukes ({problem}).",

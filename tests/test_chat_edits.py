@@ -57,6 +57,7 @@ class Unchanged:
         self.services = services
         self.data = services.registry.snapshot()
         self.generation = self._generation()
+        self.edits = recent_edits(services.db)
 
     def _generation(self) -> str | None:
         with self.services.db.session() as session:
@@ -68,7 +69,7 @@ class Unchanged:
         self.services.registry.invalidate()
         assert self.services.registry.snapshot() == self.data
         assert self._generation() == self.generation
-        assert recent_edits(self.services.db) == []
+        assert recent_edits(self.services.db) == self.edits
 
 
 def programme_start(services: Services, key: str) -> object:
@@ -142,6 +143,8 @@ def test_an_event_named_by_its_title_is_edited_in_norwegian(
         "/event",
         "/email vesa-heikki-jantti someone@example.org",
         "/email Vesa Heikki Jäntti -",
+        "/contact Bodø data_contact Heike Warmuth",
+        "/contact Bodø data_contact",
     ],
 )
 def test_others_are_refused_and_nothing_changes(
@@ -275,6 +278,43 @@ def test_an_unknown_person_gets_suggestions_that_can_be_picked(
     assert chat.choose(KARI, pick).kind == "edited"
     email = registry(coord_services).person_by_key["vesa-heikki-jantti"].email
     assert email == "vesa@bodo.kommune.no"
+
+
+def test_contact_shows_adds_and_removes_role_holders(
+    chat: ChatService, coord_services: Services
+) -> None:
+    shown = chat.message(KARI, "/contact Mo i Rana datakontakt").plain_text()
+    assert shown == "Rana, local data-collection contact: Gro Sæten"
+    added = chat.message(KARI, "/contact Bodø data contact Heike Warmuth")
+    assert added.plain_text().splitlines() == [
+        "Bodø, local data-collection contact",
+        "  before: Vesa Heikki Jäntti",
+        "  now: Heike Warmuth, Vesa Heikki Jäntti",
+    ]
+    removed = chat.message(KARI_NB, "/contact bodo datakontakt fjern vesa-heikki-jantti")
+    assert removed.plain_text().splitlines() == [
+        "Bodø, lokal kontaktperson for datainnsamling",
+        "  før: Heike Warmuth, Vesa Heikki Jäntti",
+        "  nå: Heike Warmuth",
+    ]
+    holders = registry(coord_services).holders("data_contact", municipality="bodo")
+    assert [p.key for p in holders] == ["heike-warmuth"]
+
+    unchanged = Unchanged(coord_services)
+    for command, first_line in [
+        (
+            "/contact Bergen data_contact Heike Warmuth",
+            "No municipality “Bergen” in the programme.",
+        ),
+        ("/contact Bodø wizard Heike Warmuth", "No role “wizard”."),
+        (
+            "/contact Bodø data_contact remove Vesa Heikki Jäntti",
+            "Vesa Heikki Jäntti is not the local data-collection contact in Bodø.",
+        ),
+        ("/contact Bodø data_contact heike", "No person “heike” in the registry."),
+    ]:
+        assert chat.message(KARI, command).plain_text().splitlines()[0] == first_line
+    unchanged.check()
 
 
 # --- through the Telegram stack -------------------------------------------------------------

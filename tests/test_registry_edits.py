@@ -21,6 +21,7 @@ from bot.registry_edits import (
     EditError,
     EmailEdit,
     EventEdit,
+    RoleEdit,
     apply_edit,
     find_event,
     parse_day,
@@ -123,6 +124,29 @@ def test_time_then_day_keeps_the_clock_times_across_summer_time(services: Servic
     vevent = feed_event(services, "network-meeting")
     start = vevent.decoded("DTSTART")
     assert start == datetime(2020, 4, 2, 8, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def test_reminders_are_planned_from_the_edited_event(services: Services) -> None:
+    from schedules.fire import current_plan
+
+    now = services.clock.now()
+
+    def deadline_reminders() -> list[tuple[datetime, datetime]]:
+        return [
+            (r.due, r.useful_until)
+            for r in current_plan(services, now)
+            if r.event.key == "data-deadline"
+        ]
+
+    planned = deadline_reminders()
+    assert planned and all(until == oslo(2020, 2, 1, 0) for _due, until in planned)
+    apply_edit(services, EventEdit("data-deadline", "date", "2020-02-07"), KARI)
+    moved = deadline_reminders()
+    assert len(moved) == len(planned)
+    assert all(until == oslo(2020, 2, 8, 0) for _due, until in moved)
+    assert [due + timedelta(days=7) for due, _ in planned] == [due for due, _ in moved]
+    apply_edit(services, EventEdit("data-deadline", "cancel"), KARI)
+    assert deadline_reminders() == []
 
 
 def test_all_day_ranges_keep_their_length_and_can_be_set(services: Services) -> None:
@@ -278,6 +302,62 @@ def test_an_edit_reads_what_another_process_wrote_just_before(
     data = services.registry.snapshot()
     assert data.person_by_key["vesa-heikki-jantti"].email == "vesa@bodo.kommune.no"
     assert data.event_by_key["county-meeting"].location == "Bergen"
+
+
+# --- role holders --------------------------------------------------------------------------
+
+
+def test_role_holders_are_added_and_removed_and_audiences_follow(services: Services) -> None:
+    def batch1() -> set[str]:
+        return {p.key for p in services.registry.snapshot().audience_members("batch1")}
+
+    assert "heike-warmuth" not in batch1()
+    added = apply_edit(services, RoleEdit("heike-warmuth", "data_contact", "bodo"), KARI)
+    assert added.changed
+    assert [p.key for p in added.holders_before] == ["vesa-heikki-jantti"]
+    assert {p.key for p in added.holders_after} == {"vesa-heikki-jantti", "heike-warmuth"}
+    # Her other role is kept, and a role at Bodø puts her in Bodø's audiences.
+    roles = services.registry.snapshot().person_by_key["heike-warmuth"].roles
+    assert [(r.role, r.municipality, r.organisation) for r in roles] == [
+        ("secretariat", None, "oier"),
+        ("data_contact", "bodo", None),
+    ]
+    assert "heike-warmuth" in batch1()
+    again = apply_edit(services, RoleEdit("heike-warmuth", "data_contact", "bodo"), KARI)
+    assert not again.changed
+
+    apply_edit(services, RoleEdit("vesa-heikki-jantti", "data_contact", "bodo", remove=True), KARI)
+    last = apply_edit(
+        services, RoleEdit("heike-warmuth", "data_contact", "bodo", remove=True), KARI
+    )
+    assert last.holders_after == ()
+    assert "missing-data-contact" in {f.code for f in last.findings}
+    assert "heike-warmuth" not in batch1()
+    latest = recent_edits(services.db)[0]
+    assert (latest.action, latest.before, latest.after) == (
+        "role",
+        "data_contact: heike-warmuth",
+        "data_contact: -",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (RoleEdit("heike-warmuth", "data_contact", "bodo", remove=True), "not_holder"),
+        (RoleEdit("heike-warmuth", "chief_wizard", "bodo"), "unknown_role"),
+        (RoleEdit("heike-warmuth", "data_contact", "bergen"), "unknown_municipality"),
+        (RoleEdit("nobody-at-all", "data_contact", "bodo"), "unknown_person"),
+    ],
+)
+def test_role_edits_that_cannot_apply_are_refused(
+    services: Services, edit: RoleEdit, reason: str
+) -> None:
+    before, written = services.registry.snapshot(), generation(services)
+    with pytest.raises(EditError) as refused:
+        apply_edit(services, edit, KARI)
+    assert refused.value.reason == reason
+    assert services.registry.snapshot() == before and generation(services) == written
 
 
 # --- which event -----------------------------------------------------------------------------

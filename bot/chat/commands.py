@@ -42,6 +42,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "event", "admin", coordinator_only=True, args="EVENT date|time|place|cancel|restore …"
     ),
     CommandSpec("email", "admin", coordinator_only=True, args="PERSON ADDRESS"),
+    CommandSpec(
+        "contact", "admin", coordinator_only=True, args="MUNICIPALITY ROLE [remove] PERSON"
+    ),
 )
 COMMAND_BY_NAME = {spec.name: spec for spec in COMMANDS}
 

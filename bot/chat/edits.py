@@ -49,12 +49,14 @@ def actor_of(ctx: Context) -> Actor:
     return Actor(ctx.sender.key, ctx.sender.display_name or ctx.sender.key)
 
 
-def _error(lang: Lang, exc: EditError) -> Reply:
+def refusal(lang: Lang, exc: EditError) -> Reply:
+    """A refused edit in words, and that nothing changed."""
     message = t(lang, f"edit_error_{exc.reason}", **exc.params)
     return text_reply(lang, plain(message), plain(t(lang, "edit_nothing_changed")), kind="invalid")
 
 
-def _code(text: str) -> Line:
+def code_line(text: str) -> Line:
+    """An indented command to copy."""
     return (Span("  "), Span(text, "code"))
 
 
@@ -119,7 +121,7 @@ def _show_event(services: Services, ev: EventRec, lang: Lang) -> Reply:
     lines += [
         plain(""),
         plain(t(lang, "event_change_with")),
-        _code(f"/event {ev.key} date|time|place|cancel|restore …"),
+        code_line(f"/event {ev.key} date|time|place|cancel|restore …"),
     ]
     return text_reply(lang, *lines, kind="event")
 
@@ -143,7 +145,7 @@ def _which_event(
     offered = []
     for ev in match.candidates[:MAX_CANDIDATES]:
         full = f"/event {ev.key} {command}".strip()
-        lines.append(_code(full))
+        lines.append(code_line(full))
         label = f"{ev.title(lang)} ({describe_when(ev, zone)})"
         offered.append(Choice(choices.put(full), label[:MAX_ECHO_CHARS]))
     kind = "clarify" if match.ambiguous else "not_found"
@@ -166,7 +168,7 @@ def event_command(services: Services, ctx: Context, args: str, choices: ChoiceSt
     try:
         outcome = apply_edit(services, EventEdit(match.event.key, action, value), actor_of(ctx))
     except EditError as exc:
-        return _error(lang, exc)
+        return refusal(lang, exc)
     return _event_edited(services, outcome, lang)
 
 
@@ -200,7 +202,7 @@ def _event_edited(services: Services, outcome: EventEdited, lang: Lang) -> Reply
         lines.append(plain(t(lang, "event_in_past", when=describe_when(after, zone))))
     lines += [plain(""), plain(t(lang, "event_followup"))]
     lines.append(plain(t(lang, "event_send_cancel" if after.cancelled else "event_send_update")))
-    lines += [_code(command) for command in invite_commands(after)]
+    lines += [code_line(command) for command in invite_commands(after)]
     return text_reply(lang, *lines, kind="edited")
 
 
@@ -223,13 +225,13 @@ def email_command(services: Services, ctx: Context, args: str, choices: ChoiceSt
             lines.append(plain(t(lang, "did_you_mean")))
             for candidate in close:
                 full = f"/email {candidate.key} {address}"
-                lines.append(_code(full))
+                lines.append(code_line(full))
                 offered.append(Choice(choices.put(full), candidate.name))
         return Reply(lines=tuple(lines), choices=tuple(offered), lang=lang, kind="not_found")
     try:
         outcome = apply_edit(services, EmailEdit(person.key, address), actor_of(ctx))
     except EditError as exc:
-        return _error(lang, exc)
+        return refusal(lang, exc)
     return _email_edited(outcome, lang)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot import access
-from bot.chat import admin, directory, edits
+from bot.chat import admin, contacts, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
@@ -90,6 +90,9 @@ class ChatService:
             "unlink": lambda ctx, args: admin.unlink(self.services, ctx, args),
             "event": lambda ctx, args: edits.event_command(self.services, ctx, args, self.choices),
             "email": lambda ctx, args: edits.email_command(self.services, ctx, args, self.choices),
+            "contact": lambda ctx, args: contacts.contact_command(
+                self.services, ctx, args, self.choices
+            ),
         }
         missing = {spec.name for spec in COMMANDS} - set(self._handlers)
         assert not missing, f"commands without a handler: {missing}"

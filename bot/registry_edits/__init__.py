@@ -1,8 +1,8 @@
 """Coordinator edits of the registry: move, re-place, cancel or restore an event; change a
-person's e-mail address.
+person's e-mail address; give a person a role at a municipality or take it away.
 
 Every edit goes through `apply_edit` (apply.py), which reads the registry as it is now,
-builds the changed `RegistryData` with `dataclasses.replace`, and writes it with
+builds the changed `RegistryData` with `dataclasses.replace` (changes.py), and writes it with
 `Registry.replace` (one transaction; an event whose time, place or cancellation changed gets
 SEQUENCE + 1, so feeds and invites agree). Each edit is logged with who made it and kept in the
 `registry_edit` table (audit.py).
@@ -15,18 +15,16 @@ chat layer turns it into words. find.py finds the event a coordinator means.
 """
 
 from bot.registry_edits.apply import (
-    Edit,
     EditOutcome,
-    EmailEdit,
     EmailEdited,
-    EventEdit,
     EventEdited,
+    RoleEdited,
     apply_edit,
-    edited_event,
     invite_commands,
 )
 from bot.registry_edits.audit import Actor, EditRecord, RegistryEdit, recent_edits
-from bot.registry_edits.find import EventMatch, find_event
+from bot.registry_edits.changes import Edit, EmailEdit, EventEdit, RoleEdit, edited_event
+from bot.registry_edits.find import EventMatch, find_event, leading_municipality, leading_roles
 from bot.registry_edits.values import (
     ACTION_WORDS,
     CLEAR_WORDS,
@@ -53,11 +51,15 @@ __all__ = [
     "EventEdited",
     "EventMatch",
     "RegistryEdit",
+    "RoleEdit",
+    "RoleEdited",
     "apply_edit",
     "describe_when",
     "edited_event",
     "find_event",
     "invite_commands",
+    "leading_municipality",
+    "leading_roles",
     "parse_day",
     "parse_days",
     "parse_times",

@@ -1,4 +1,5 @@
-"""Which event a coordinator means: a key, a title, or the answer engine's reading of it."""
+"""What a coordinator's words name: an event (by key, title, or the answer engine's reading),
+a municipality, a role."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.registry_data import EventRec, RegistryData
+from bot.registry_data import EventRec, MunicipalityRec, RegistryData, RoleTypeRec
 from bot.textnorm import fold
 
 if TYPE_CHECKING:
@@ -66,3 +67,37 @@ def close_events(data: RegistryData, folded: str) -> tuple[EventRec, ...]:
     )
     keys = list(dict.fromkeys(ref[0] for _text, _score, ref in scored))
     return tuple(data.event_by_key[k] for k in keys[:MAX_SUGGESTIONS])
+
+
+# The longest municipality ("Mo i Rana") and role ("kontaktperson for datainnsamling") names
+# tried at the start of a command's words.
+MAX_NAME_WORDS = 4
+
+
+def leading_municipality(
+    data: RegistryData, words: list[str]
+) -> tuple[MunicipalityRec, int] | None:
+    """The municipality the first words name (key, name or alias, æøå folded) and how many
+    words it took; the longest match wins."""
+    for count in range(min(MAX_NAME_WORDS, len(words)), 0, -1):
+        said = fold(" ".join(words[:count]))
+        for place in data.municipalities:
+            if said in {fold(place.key), fold(place.name), *map(fold, place.aliases)}:
+                return place, count
+    return None
+
+
+def leading_roles(data: RegistryData, words: list[str]) -> tuple[tuple[RoleTypeRec, ...], int]:
+    """The role types the first words name (key, name or a term people use, folded) and how
+    many words they took; several when the words fit more than one role, none when none."""
+    for count in range(min(MAX_NAME_WORDS, len(words)), 0, -1):
+        said = fold(" ".join(words[:count]))
+        found = tuple(
+            role
+            for role in data.role_types
+            if said
+            in {fold(role.key), fold(role.name_en), fold(role.name_nb), *map(fold, role.terms)}
+        )
+        if found:
+            return found, count
+    return (), 0

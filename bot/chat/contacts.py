@@ -1,0 +1,125 @@
+"""/contact: who holds a role at a municipality, and coordinators changing it.
+
+/contact MUNICIPALITY ROLE PERSON gives PERSON the role there; /contact MUNICIPALITY ROLE remove
+PERSON takes it away; /contact MUNICIPALITY ROLE shows who holds it. The caller (ChatService)
+has already checked that the sender is a coordinator; the edit is `apply_edit`'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.chat.admin import find_person
+from bot.chat.choices import ChoiceStore
+from bot.chat.edits import MAX_ECHO_CHARS, actor_of, code_line, refusal
+from bot.chat.reply import Choice, Line, Reply, bold, paragraph, plain, text_reply
+from bot.i18n import Lang, t
+from bot.registry_data import MunicipalityRec, PersonRec, RegistryData, RoleTypeRec
+from bot.registry_edits import (
+    EditError,
+    RoleEdit,
+    RoleEdited,
+    apply_edit,
+    leading_municipality,
+    leading_roles,
+)
+from bot.services import Services
+from bot.textnorm import fold
+
+if TYPE_CHECKING:
+    from bot.chat.service import Context
+
+REMOVE_WORDS = frozenset({"remove", "fjern"})
+
+
+def _names(people: tuple[PersonRec, ...] | list[PersonRec], lang: Lang) -> str:
+    return ", ".join(p.name for p in people) or t(lang, "nobody")
+
+
+def _usage(data: RegistryData, lang: Lang) -> Reply:
+    lines = [*paragraph(t(lang, "contact_usage")), plain("")]
+    lines.append(
+        plain(t(lang, "contact_places", places=", ".join(m.name for m in data.municipalities)))
+    )
+    lines.append(plain(t(lang, "contact_roles", roles=", ".join(r.key for r in data.role_types))))
+    return text_reply(lang, *lines, kind="usage")
+
+
+def contact_command(services: Services, ctx: Context, args: str, choices: ChoiceStore) -> Reply:
+    """/contact MUNICIPALITY ROLE [remove] [PERSON]."""
+    lang, data = ctx.lang, services.registry.snapshot()
+    words = args.split()
+    if not words:
+        return _usage(data, lang)
+    place_found = leading_municipality(data, words)
+    if place_found is None:
+        said = " ".join(words[:1])
+        lines = [plain(t(lang, "no_such_municipality", municipality=said[:MAX_ECHO_CHARS]))]
+        lines.append(
+            plain(t(lang, "contact_places", places=", ".join(m.name for m in data.municipalities)))
+        )
+        return text_reply(lang, *lines, kind="not_found")
+    place, used = place_found
+    roles, role_words = leading_roles(data, words[used:])
+    if len(roles) != 1:
+        said = " ".join(words[used : used + (role_words or 1)])
+        key = "which_role" if roles else "no_such_role"
+        shown = roles or data.role_types
+        lines = [plain(t(lang, key, role=said[:MAX_ECHO_CHARS] or "…"))]
+        lines.append(plain(t(lang, "contact_roles", roles=", ".join(r.key for r in shown))))
+        return text_reply(lang, *lines, kind="clarify" if roles else "not_found")
+    role, rest = roles[0], words[used + role_words :]
+    remove = bool(rest) and fold(rest[0]) in REMOVE_WORDS
+    person_text = " ".join(rest[1:] if remove else rest)
+    if not person_text:
+        holders = data.holders(role.key, municipality=place.key)
+        line = f"{place.name}, {role.name(lang)}: {_names(holders, lang)}"
+        return text_reply(lang, plain(line), kind="contact")
+    person, close = find_person(data, person_text)
+    if person is None:
+        return _no_such_person(place, role, remove, person_text, close, choices, lang)
+    edit = RoleEdit(person.key, role.key, place.key, remove=remove)
+    try:
+        outcome = apply_edit(services, edit, actor_of(ctx))
+    except EditError as exc:
+        return refusal(lang, exc)
+    return _role_edited(outcome, lang)
+
+
+def _no_such_person(
+    place: MunicipalityRec,
+    role: RoleTypeRec,
+    remove: bool,
+    said: str,
+    close: list[PersonRec],
+    choices: ChoiceStore,
+    lang: Lang,
+) -> Reply:
+    lines: list[Line] = [plain(t(lang, "no_such_person", person=said[:MAX_ECHO_CHARS]))]
+    offered = []
+    if close:
+        lines.append(plain(t(lang, "did_you_mean")))
+        for candidate in close:
+            command = (
+                f"/contact {place.key} {role.key} {'remove ' if remove else ''}{candidate.key}"
+            )
+            lines.append(code_line(command))
+            offered.append(Choice(choices.put(command), candidate.name))
+    return Reply(lines=tuple(lines), choices=tuple(offered), lang=lang, kind="not_found")
+
+
+def _role_edited(outcome: RoleEdited, lang: Lang) -> Reply:
+    heading = f"{outcome.municipality.name}, {outcome.role.name(lang)}"
+    if not outcome.changed:
+        message = t(lang, "contact_unchanged", person=outcome.person.name, role=heading)
+        lines: list[Line] = [plain(message)]
+    else:
+        lines = [
+            bold(heading),
+            plain(f"  {t(lang, 'contact_before')}: {_names(outcome.holders_before, lang)}"),
+            plain(f"  {t(lang, 'contact_now')}: {_names(outcome.holders_after, lang)}"),
+        ]
+    if outcome.findings:
+        lines.append(plain(t(lang, "contact_findings")))
+        lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
+    return text_reply(lang, *lines, kind="edited" if outcome.changed else "unchanged")
