@@ -358,6 +358,28 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "{person} is not the {role} in {municipality}.",
         "{person} har ikke rollen {role} i {municipality}.",
     ),
+    "cmd_person": (
+        "show a person, or add one: /person add NAME [ADDRESS]",
+        "vis en person, eller legg til en: /person add NAVN [ADRESSE]",
+    ),
+    "person_usage": (
+        "/person PERSON - a person's address and roles (key or full name)\n"
+        "/person add Kari Nordmann kari.nordmann@bodo.kommune.no - add a person "
+        "(the address is optional)",
+        "/person PERSON - adressen og rollene til en person (nøkkel eller fullt navn)\n"
+        "/person add Kari Nordmann kari.nordmann@bodo.kommune.no - legg til en person "
+        "(adressen kan utelates)",
+    ),
+    "person_added": ("Added: {person}", "Lagt til: {person}"),
+    "person_give_role": ("Give them a role with:", "Gi personen en rolle med:"),
+    "edit_error_bad_name": (
+        "“{name}” is not a name.",
+        "«{name}» er ikke et navn.",
+    ),
+    "edit_error_person_exists": (
+        "{person} is already in the registry (key {key}).",
+        "{person} finnes allerede i registeret (nøkkel {key}).",
+    ),
     "edit_error_bad_address": (
         "“{address}” cannot be used: it {problem}.",
         "«{address}» kan ikke brukes ({problem}).",

@@ -145,6 +145,7 @@ def test_an_event_named_by_its_title_is_edited_in_norwegian(
         "/email Vesa Heikki Jäntti -",
         "/contact Bodø data_contact Heike Warmuth",
         "/contact Bodø data_contact",
+        "/person add Kari Nordmann kari@bodo.kommune.no",
     ],
 )
 def test_others_are_refused_and_nothing_changes(
@@ -315,6 +316,31 @@ def test_contact_shows_adds_and_removes_role_holders(
     ]:
         assert chat.message(KARI, command).plain_text().splitlines()[0] == first_line
     unchanged.check()
+
+
+def test_a_new_person_is_added_given_a_role_and_shown(
+    chat: ChatService, coord_services: Services
+) -> None:
+    added = chat.message(KARI, '/person add "Kari Nordmann" kari.nordmann@bodo.kommune.no')
+    assert added.plain_text().splitlines() == [
+        "Added: Kari Nordmann (kari-nordmann)",
+        "  kari.nordmann@bodo.kommune.no",
+        "Give them a role with:",
+        "  /contact MUNICIPALITY ROLE kari-nordmann",
+    ]
+    chat.message(KARI, "/contact Bodø datakontakt kari-nordmann")
+    assert chat.message(KARI, "/person Kari Nordmann").plain_text().splitlines() == [
+        "Kari Nordmann (kari-nordmann)",
+        "  kari.nordmann@bodo.kommune.no",
+        "  • local data-collection contact, Bodø",
+    ]
+    twice = chat.message(KARI, "/person add Kari Nordmann")
+    assert twice.plain_text().splitlines() == [
+        "Kari Nordmann is already in the registry (key kari-nordmann).",
+        "Nothing was changed.",
+    ]
+    members = registry(coord_services).audience_members("batch1")
+    assert "kari-nordmann" in {p.key for p in members}
 
 
 # --- through the Telegram stack -------------------------------------------------------------

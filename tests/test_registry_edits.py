@@ -21,6 +21,7 @@ from bot.registry_edits import (
     EditError,
     EmailEdit,
     EventEdit,
+    PersonAdd,
     RoleEdit,
     apply_edit,
     find_event,
@@ -352,6 +353,38 @@ def test_role_holders_are_added_and_removed_and_audiences_follow(services: Servi
 )
 def test_role_edits_that_cannot_apply_are_refused(
     services: Services, edit: RoleEdit, reason: str
+) -> None:
+    before, written = services.registry.snapshot(), generation(services)
+    with pytest.raises(EditError) as refused:
+        apply_edit(services, edit, KARI)
+    assert refused.value.reason == reason
+    assert services.registry.snapshot() == before and generation(services) == written
+
+
+def test_a_person_is_added_with_a_key_from_the_name(services: Services) -> None:
+    added = apply_edit(services, PersonAdd("  Åse   Bråten ", "ase.braten@molde.kommune.no"), KARI)
+    assert (added.person.key, added.person.name) == ("ase-braten", "Åse Bråten")
+    stored = services.registry.snapshot().person_by_key["ase-braten"]
+    assert stored.email == "ase.braten@molde.kommune.no" and stored.roles == ()
+    no_address = apply_edit(services, PersonAdd("Ola Nordmann"), KARI)
+    assert [f.code for f in no_address.findings] == ["missing-email"]
+    latest = recent_edits(services.db)[0]
+    assert (latest.action, latest.after) == ("add", "Ola Nordmann <->")
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (PersonAdd("Vesa Heikki Jäntti"), "person_exists"),
+        (PersonAdd("vesa heikki jantti"), "person_exists"),
+        (PersonAdd("1234"), "bad_name"),
+        (PersonAdd("Kari\nBcc: x@example.org"), "control_character"),
+        (PersonAdd("K" * 201), "too_long"),
+        (PersonAdd("Kari Nordmann", "kari@@example.org"), "bad_address"),
+    ],
+)
+def test_people_who_cannot_be_added_are_refused(
+    services: Services, edit: PersonAdd, reason: str
 ) -> None:
     before, written = services.registry.snapshot(), generation(services)
     with pytest.raises(EditError) as refused:

@@ -45,6 +45,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "contact", "admin", coordinator_only=True, args="MUNICIPALITY ROLE [remove] PERSON"
     ),
+    CommandSpec("person", "admin", coordinator_only=True, args="PERSON | add NAME [ADDRESS]"),
 )
 COMMAND_BY_NAME = {spec.name: spec for spec in COMMANDS}
 

@@ -1,8 +1,9 @@
-"""/contact: who holds a role at a municipality, and coordinators changing it.
+"""/contact and /person: who holds a role at a municipality, and new people.
 
 /contact MUNICIPALITY ROLE PERSON gives PERSON the role there; /contact MUNICIPALITY ROLE remove
-PERSON takes it away; /contact MUNICIPALITY ROLE shows who holds it. The caller (ChatService)
-has already checked that the sender is a coordinator; the edit is `apply_edit`'s.
+PERSON takes it away; /contact MUNICIPALITY ROLE shows who holds it. /person add NAME [ADDRESS]
+adds a person; /person PERSON shows one. The caller (ChatService) has already checked that the
+sender is a coordinator; every change is `apply_edit`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from bot.chat.reply import Choice, Line, Reply, bold, paragraph, plain, text_rep
 from bot.i18n import Lang, t
 from bot.registry_data import MunicipalityRec, PersonRec, RegistryData, RoleTypeRec
 from bot.registry_edits import (
+    CLEAR_WORDS,
     EditError,
+    PersonAdd,
+    PersonAdded,
     RoleEdit,
     RoleEdited,
     apply_edit,
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
     from bot.chat.service import Context
 
 REMOVE_WORDS = frozenset({"remove", "fjern"})
+ADD_WORDS = frozenset({"add", "new", "ny"})
+_QUOTES = "\"'“”«»‘’"
 
 
 def _names(people: tuple[PersonRec, ...] | list[PersonRec], lang: Lang) -> str:
@@ -123,3 +129,63 @@ def _role_edited(outcome: RoleEdited, lang: Lang) -> Reply:
         lines.append(plain(t(lang, "contact_findings")))
         lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
     return text_reply(lang, *lines, kind="edited" if outcome.changed else "unchanged")
+
+
+# --- /person ----------------------------------------------------------------------------------
+
+
+def person_command(services: Services, ctx: Context, args: str, choices: ChoiceStore) -> Reply:
+    """/person add NAME [ADDRESS]; /person PERSON shows a person and their roles."""
+    lang, data = ctx.lang, services.registry.snapshot()
+    words = args.split()
+    if not words:
+        return text_reply(lang, *paragraph(t(lang, "person_usage")), kind="usage")
+    if fold(words[0]) not in ADD_WORDS:
+        person, close = find_person(data, args)
+        if person is None:
+            lines: list[Line] = [plain(t(lang, "no_such_person", person=args[:MAX_ECHO_CHARS]))]
+            if close:
+                lines.append(plain(t(lang, "did_you_mean")))
+                lines += [code_line(f"/person {p.key}  ({p.name})") for p in close]
+            return text_reply(lang, *lines, kind="not_found")
+        return _show_person(data, person, lang)
+    rest = words[1:]
+    address = rest.pop() if rest and ("@" in rest[-1] or rest[-1] in CLEAR_WORDS) else None
+    name = " ".join(rest).strip(_QUOTES + " ")
+    if not name:
+        return text_reply(lang, *paragraph(t(lang, "person_usage")), kind="usage")
+    try:
+        outcome = apply_edit(services, PersonAdd(name, address), actor_of(ctx))
+    except EditError as exc:
+        return refusal(lang, exc)
+    return _person_added(outcome, lang)
+
+
+def _show_person(data: RegistryData, person: PersonRec, lang: Lang) -> Reply:
+    lines: list[Line] = [bold(f"{person.name} ({person.key})")]
+    lines.append(plain(f"  {person.email or t(lang, 'no_address')}"))
+    for role in person.roles:
+        role_type = data.role_type_by_key.get(role.role)
+        where = []
+        if role.municipality in data.municipality_by_key:
+            where.append(data.municipality_by_key[role.municipality].name)
+        if role.organisation in data.organisation_by_key:
+            where.append(data.organisation_by_key[role.organisation].name)
+        label = role_type.name(lang) if role_type else role.role
+        lines.append(plain(f"  • {label}" + (f", {', '.join(where)}" if where else "")))
+    return text_reply(lang, *lines, kind="person")
+
+
+def _person_added(outcome: PersonAdded, lang: Lang) -> Reply:
+    person = outcome.person
+    address = person.email or t(lang, "no_address")
+    lines: list[Line] = [bold(t(lang, "person_added", person=f"{person.name} ({person.key})"))]
+    lines.append(plain(f"  {address}"))
+    if outcome.findings:
+        lines.append(plain(t(lang, "contact_findings")))
+        lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
+    lines += [
+        plain(t(lang, "person_give_role")),
+        code_line(f"/contact MUNICIPALITY ROLE {person.key}"),
+    ]
+    return text_reply(lang, *lines, kind="edited")

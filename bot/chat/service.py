@@ -93,6 +93,9 @@ class ChatService:
             "contact": lambda ctx, args: contacts.contact_command(
                 self.services, ctx, args, self.choices
             ),
+            "person": lambda ctx, args: contacts.person_command(
+                self.services, ctx, args, self.choices
+            ),
         }
         missing = {spec.name for spec in COMMANDS} - set(self._handlers)
         assert not missing, f"commands without a handler: {missing}"

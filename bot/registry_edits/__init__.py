@@ -1,5 +1,6 @@
 """Coordinator edits of the registry: move, re-place, cancel or restore an event; change a
-person's e-mail address; give a person a role at a municipality or take it away.
+person's e-mail address; add a person; give a person a role at a municipality or take it
+away.
 
 Every edit goes through `apply_edit` (apply.py), which reads the registry as it is now,
 builds the changed `RegistryData` with `dataclasses.replace` (changes.py), and writes it with
@@ -18,12 +19,20 @@ from bot.registry_edits.apply import (
     EditOutcome,
     EmailEdited,
     EventEdited,
+    PersonAdded,
     RoleEdited,
     apply_edit,
     invite_commands,
 )
 from bot.registry_edits.audit import Actor, EditRecord, RegistryEdit, recent_edits
-from bot.registry_edits.changes import Edit, EmailEdit, EventEdit, RoleEdit, edited_event
+from bot.registry_edits.changes import (
+    Edit,
+    EmailEdit,
+    EventEdit,
+    PersonAdd,
+    RoleEdit,
+    edited_event,
+)
 from bot.registry_edits.find import EventMatch, find_event, leading_municipality, leading_roles
 from bot.registry_edits.values import (
     ACTION_WORDS,
@@ -50,6 +59,8 @@ __all__ = [
     "EventEdit",
     "EventEdited",
     "EventMatch",
+    "PersonAdd",
+    "PersonAdded",
     "RegistryEdit",
     "RoleEdit",
     "RoleEdited",

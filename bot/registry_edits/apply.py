@@ -17,7 +17,14 @@ from bot.registry_data import (
     RoleTypeRec,
 )
 from bot.registry_edits.audit import Actor, EditRecord, record_edit
-from bot.registry_edits.changes import Edit, EmailEdit, EventEdit, RoleEdit, changed_registry
+from bot.registry_edits.changes import (
+    Edit,
+    EmailEdit,
+    EventEdit,
+    PersonAdd,
+    RoleEdit,
+    changed_registry,
+)
 from bot.registry_edits.values import EventAction, describe_when
 
 if TYPE_CHECKING:
@@ -62,7 +69,16 @@ class RoleEdited:
     changed: bool
 
 
-EditOutcome = EventEdited | EmailEdited | RoleEdited
+@dataclass(frozen=True)
+class PersonAdded:
+    """A new person, and the data-quality findings about them."""
+
+    person: PersonRec
+    findings: tuple[Finding, ...]
+    changed: bool = True
+
+
+EditOutcome = EventEdited | EmailEdited | RoleEdited | PersonAdded
 
 
 @overload
@@ -71,6 +87,8 @@ def apply_edit(services: Services, edit: EventEdit, actor: Actor) -> EventEdited
 def apply_edit(services: Services, edit: EmailEdit, actor: Actor) -> EmailEdited: ...
 @overload
 def apply_edit(services: Services, edit: RoleEdit, actor: Actor) -> RoleEdited: ...
+@overload
+def apply_edit(services: Services, edit: PersonAdd, actor: Actor) -> PersonAdded: ...
 def apply_edit(services: Services, edit: Edit, actor: Actor) -> EditOutcome:
     """Apply one edit to the registry as it is now, log it and record who made it; raises
     EditError (and writes nothing) when the edit is not valid. An edit that changes nothing
@@ -111,13 +129,12 @@ def _outcome(
     if isinstance(edit, EventEdit):
         key = edit.event_key
         return EventEdited(edit.action, before.event_by_key[key], after.event_by_key[key], changed)
+    if isinstance(edit, PersonAdd):
+        added = next(p for p in after.people if p.key not in before.person_by_key)
+        return PersonAdded(added, _person_findings(after, added.key))
     person = after.person_by_key[edit.person_key]
     if isinstance(edit, EmailEdit):
-        findings = tuple(
-            f
-            for f in check_registry(after)
-            if f.subject_kind == "person" and f.subject_key == person.key and f.field == "email"
-        )
+        findings = tuple(f for f in _person_findings(after, person.key) if f.field == "email")
         return EmailEdited(before.person_by_key[person.key], person, findings, changed)
     place = after.municipality_by_key[edit.municipality]
     findings = tuple(
@@ -137,6 +154,12 @@ def _outcome(
     )
 
 
+def _person_findings(data: RegistryData, key: str) -> tuple[Finding, ...]:
+    return tuple(
+        f for f in check_registry(data) if f.subject_kind == "person" and f.subject_key == key
+    )
+
+
 def _audit_record(outcome: EditOutcome, actor: Actor, at: datetime, zone: ZoneInfo) -> EditRecord:
     def event_text(ev: EventRec) -> str:
         status = " cancelled" if ev.cancelled else ""
@@ -149,6 +172,9 @@ def _audit_record(outcome: EditOutcome, actor: Actor, at: datetime, zone: ZoneIn
     if isinstance(outcome, EventEdited):
         before, after = event_text(outcome.before), event_text(outcome.after)
         return EditRecord(*who, "event", outcome.after.key, outcome.action, before, after)
+    if isinstance(outcome, PersonAdded):
+        added = f"{outcome.person.name} <{outcome.person.email or '-'}>"
+        return EditRecord(*who, "person", outcome.person.key, "add", "-", added)
     if isinstance(outcome, EmailEdited):
         before, after = outcome.before.email or "-", outcome.after.email or "-"
         return EditRecord(*who, "person", outcome.after.key, "email", before, after)

@@ -10,14 +10,17 @@ from zoneinfo import ZoneInfo
 from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec
 from bot.registry_edits.values import (
     ECHO_CHARS,
+    MAX_NAME_CHARS,
     EditError,
     EventAction,
     checked_address,
     checked_place,
+    checked_text,
     local_moment,
     parse_days,
     parse_times,
 )
+from bot.textnorm import slug
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,15 @@ class RoleEdit:
     remove: bool = False
 
 
-Edit = EventEdit | EmailEdit | RoleEdit
+@dataclass(frozen=True)
+class PersonAdd:
+    """A new person, with an optional e-mail address; their key is made from the name."""
+
+    name: str
+    address: str | None = None
+
+
+Edit = EventEdit | EmailEdit | RoleEdit | PersonAdd
 
 
 def changed_registry(data: RegistryData, edit: Edit, zone: ZoneInfo) -> RegistryData:
@@ -58,6 +69,8 @@ def changed_registry(data: RegistryData, edit: Edit, zone: ZoneInfo) -> Registry
         changed = edited_event(event_of(data, edit.event_key), edit.action, edit.value, zone)
         events = tuple(changed if e.key == changed.key else e for e in data.events)
         return dataclasses.replace(data, events=events)
+    if isinstance(edit, PersonAdd):
+        return dataclasses.replace(data, people=(*data.people, new_person(data, edit)))
     person = person_of(data, edit.person_key)
     if isinstance(edit, EmailEdit):
         changed_person = dataclasses.replace(person, email=checked_address(edit.address))
@@ -65,6 +78,19 @@ def changed_registry(data: RegistryData, edit: Edit, zone: ZoneInfo) -> Registry
         changed_person = _with_role(data, person, edit)
     people = tuple(changed_person if p.key == person.key else p for p in data.people)
     return dataclasses.replace(data, people=people)
+
+
+def new_person(data: RegistryData, edit: PersonAdd) -> PersonRec:
+    """The person `edit` adds; EditError for an unusable name or address, or a name whose key
+    is taken."""
+    name = " ".join(checked_text(edit.name, MAX_NAME_CHARS).split())
+    key = slug(name)
+    if not key or not any(ch.isalpha() for ch in name):
+        raise EditError("bad_name", name=name[:ECHO_CHARS])
+    taken = data.person_by_key.get(key)
+    if taken is not None:
+        raise EditError("person_exists", person=taken.name, key=key)
+    return PersonRec(key, name, checked_address(edit.address))
 
 
 def event_of(data: RegistryData, key: str) -> EventRec:

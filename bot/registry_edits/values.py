@@ -39,6 +39,7 @@ ACTION_WORDS: dict[str, EventAction] = {
 CLEAR_WORDS = frozenset({"-", "none", "ingen"})
 
 MAX_PLACE_CHARS = 200
+MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
 MIN_YEAR, MAX_YEAR = 2000, 2099
 # How much of a refused value a message repeats.
