@@ -7,7 +7,8 @@ send* methods with plausible Message objects, and can be told to fail: 429 with 
 like Telegram, and counts every call that broke it.
 
 Run it alone for a demo: ``python tests/botapi_standin.py --port 8081``; then
-``POST /_standin/updates`` queues an update (JSON) and ``GET /_standin/calls`` lists the calls.
+``POST /_standin/updates`` queues an update (JSON) and ``GET /_standin/calls`` lists the calls
+(with their arrival times) and the flood violations.
 """
 
 from __future__ import annotations
@@ -299,7 +300,13 @@ class BotApiStandIn:
 
     async def _handle_list_calls(self, request: web.Request) -> web.Response:
         return web.json_response(
-            [{"method": c.method, "params": c.params, "status": c.status} for c in self.calls]
+            {
+                "flood_violations": self.flood_violations,
+                "calls": [
+                    {"method": c.method, "params": c.params, "status": c.status, "at": c.at}
+                    for c in self.calls
+                ],
+            }
         )
 
 
@@ -399,8 +406,8 @@ def callback_update(
     }
 
 
-async def _serve_forever(port: int, token: str) -> None:
-    async with BotApiStandIn(token, port=port) as api:
+async def _serve_forever(port: int, token: str, flood_limit: float | None) -> None:
+    async with BotApiStandIn(token, port=port, flood_limit_per_second=flood_limit) as api:
         print(f"Bot API stand-in on {api.base_url} (token {token})", flush=True)
         await asyncio.Event().wait()
 
@@ -409,6 +416,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123456:TEST")
+    parser.add_argument("--flood-limit", type=float, help="answer 429 past N sends a second")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(args.port, args.token))
+        asyncio.run(_serve_forever(args.port, args.token, args.flood_limit))

@@ -340,18 +340,36 @@ class Outbox:
         if not outcomes:
             return
         now = self._clock.now()
+        sent = [o.id for o in outcomes if o.kind == "sent"]
+        others = [o for o in outcomes if o.kind != "sent"]
+        # Only rows still claimed by this process: one released meanwhile (lease) and claimed
+        # again elsewhere is not ours to record.
+        ours = (OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.owner.token)
         with self._db.session() as session:
-            rows = {
-                r.id: r
-                for r in session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.id.in_([o.id for o in outcomes]))
+            if sent:
+                # The common case in one statement: little Python time while the loop waits
+                # for the GIL.
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent), *ours)
+                    .values(
+                        status=SENT, sent_at=now, last_error=None, claimed_at=None, claimed_by=None
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-            }
-            for outcome in outcomes:
-                row = rows.get(outcome.id)
-                if row is None or row.status != SENDING:
-                    continue  # released meanwhile and possibly claimed again: leave it be
-                self._apply(session, row, outcome, now)
+            if others:
+                rows = {
+                    r.id: r
+                    for r in session.scalars(
+                        select(OutboxMessage).where(
+                            OutboxMessage.id.in_([o.id for o in others]), *ours
+                        )
+                    )
+                }
+                for outcome in others:
+                    row = rows.get(outcome.id)
+                    if row is not None:
+                        self._apply(session, row, outcome, now)
 
     def _progressed(self) -> None:
         for event in list(self._progress_listeners):

@@ -40,8 +40,8 @@ class RealPacer:
 
 class VirtualPacer:
     """Virtual time for tests: sleeping moves the FixedClock (and this monotonic) forward at
-    once, then yields to the loop. Concurrent sleepers each move it, so virtual time can run
-    ahead of what real waiting would take; limits are still checked against it."""
+    once, then yields to the loop. Concurrent sleepers each move it, so a sleeper may wake
+    later than asked, never earlier: limits checked against it still hold."""
 
     def __init__(self, clock: FixedClock) -> None:
         self.clock = clock

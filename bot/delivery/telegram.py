@@ -70,7 +70,11 @@ class TelegramTransport(Protocol):
 
 
 class TelegramWorker(ChannelWorker):
-    """Sends Telegram rows, up to `concurrency` at once, each after the limiter allows it."""
+    """Sends Telegram rows, up to `concurrency` at once, each after the limiter allows it.
+
+    Rows are claimed ahead in batches (up to four times `concurrency` held at once), so one
+    claim transaction serves many sends; a held row waits for a free place, then for its slot.
+    """
 
     channel = TELEGRAM
 
@@ -94,12 +98,14 @@ class TelegramWorker(ChannelWorker):
             screen=screen,
             source=source,
             poll_seconds=poll_seconds,
-            batch_size=concurrency,
+            batch_size=2 * concurrency,
         )
         self.transport = transport
         self.limiter = limiter
         self.concurrency = concurrency
-        self.min_claim = max(1, concurrency // 4)
+        self.held = 4 * concurrency
+        self.min_claim = concurrency
+        self._places = asyncio.Semaphore(concurrency)
         self._inflight: dict[asyncio.Task[None], Claimed] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._slot = asyncio.Event()
@@ -107,8 +113,8 @@ class TelegramWorker(ChannelWorker):
         self._flushing: asyncio.Task[None] | None = None
 
     def capacity(self) -> int:
-        """Free places for sends in flight."""
-        return self.concurrency - len(self._inflight)
+        """How many more rows this worker can hold."""
+        return self.held - len(self._inflight)
 
     def busy(self) -> bool:
         """True while sends are in flight."""
@@ -133,11 +139,11 @@ class TelegramWorker(ChannelWorker):
 
     async def _deliver(self, row: Claimed) -> None:
         chat_id = int(row.address)
-        await self.limiter.acquire(chat_id, self.pacer.sleep)
-        current = asyncio.current_task()
-        assert current is not None
-        self._sending.add(current)
-        outcome = await self._send(row, chat_id)
+        async with self._places, self.limiter.slot(chat_id, self.pacer.sleep):
+            current = asyncio.current_task()
+            assert current is not None
+            self._sending.add(current)
+            outcome = await self._send(row, chat_id)
         if outcome.kind == "sent":
             self.sent += 1
         self._outcomes.append(outcome)
