@@ -24,7 +24,8 @@ from bot.calendar.records import (
     recipient_key,
     record_attempt,
 )
-from bot.mail import HeaderValueError, Mailer, send_with_retries
+from bot.delivery.direct import invite_message, send_now
+from bot.mail import HeaderValueError, Mailer
 from bot.models import Event
 from bot.registry import bump_generation
 from bot.registry_data import EventRec, RegistryData
@@ -269,16 +270,24 @@ async def send_invites(
                 message_id=str(message["Message-ID"]),
                 now=now,
             )
-    messages = [message for _invitee, message in batch.ready]
+    # Like every send, through the outbox (bot.delivery.direct): rows written, sent, settled.
+    items = [
+        (
+            invite_message(ev.key, ev.sequence, batch.method, inv.address, inv.name, message),
+            message,
+        )
+        for inv, message in batch.ready
+    ]
     results = (
-        await send_with_retries(
+        await send_now(
+            services.outbox,
+            items,
             mailer,
-            messages,
             max_retries=services.config.email.max_retries,
             backoff=RETRY_BACKOFF_SECONDS,
             sleep=sleep,
         )
-        if messages
+        if items
         else []
     )
     finished = services.clock.now().astimezone(UTC)

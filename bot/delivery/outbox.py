@@ -295,25 +295,51 @@ class Outbox:
                     claimed_by=self.owner.token,
                     attempts=OutboxMessage.attempts + 1,
                 )
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.channel,
-                    OutboxMessage.recipient,
-                    OutboxMessage.recipient_name,
-                    OutboxMessage.address,
-                    OutboxMessage.audience,
-                    OutboxMessage.body,
-                    OutboxMessage.options,
-                    OutboxMessage.attempts,
-                    OutboxMessage.source_kind,
-                    OutboxMessage.source_id,
-                    OutboxMessage.late,
-                )
+                .returning(*_CLAIMED_COLUMNS)
                 .execution_options(synchronize_session=False)
             )
             claimed = [Claimed(*row) for row in session.execute(stmt)]
         claimed.sort(key=lambda c: c.id)
         return claimed
+
+    def claim_keys(self, keys: Sequence[str]) -> list[Claimed]:
+        """Claim the rows with these idempotency keys that are pending or failed (due or not):
+        a command sending at once takes them over; rows sent or in flight are left alone."""
+        if not keys:
+            return []
+        now = self._clock.now()
+        with self._db.session() as session:
+            stmt = (
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.idempotency_key.in_(list(keys)),
+                    OutboxMessage.status.in_([PENDING, FAILED]),
+                )
+                .values(
+                    status=SENDING,
+                    claimed_at=now,
+                    claimed_by=self.owner.token,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(*_CLAIMED_COLUMNS)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = [Claimed(*row) for row in session.execute(stmt)]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    def states_by_key(self, keys: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:
+        """(row id, status, last error) of the rows with these idempotency keys."""
+        with self._db.session() as session:
+            rows = session.execute(
+                select(
+                    OutboxMessage.idempotency_key,
+                    OutboxMessage.id,
+                    OutboxMessage.status,
+                    OutboxMessage.last_error,
+                ).where(OutboxMessage.idempotency_key.in_(list(keys)))
+            )
+            return {key: (ident, status, error) for key, ident, status, error in rows}
 
     async def claim_async(
         self, channel: str, limit: int, source: Source | None = None
@@ -547,6 +573,23 @@ class Outbox:
                     )
                 )
         return found
+
+
+# The columns of a Claimed, in its field order.
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.recipient,
+    OutboxMessage.recipient_name,
+    OutboxMessage.address,
+    OutboxMessage.audience,
+    OutboxMessage.body,
+    OutboxMessage.options,
+    OutboxMessage.attempts,
+    OutboxMessage.source_kind,
+    OutboxMessage.source_id,
+    OutboxMessage.late,
+)
 
 
 def _source_filter(source: Source | None) -> list[Any]:
