@@ -238,3 +238,24 @@ def test_telegram_broadcast_reaches_linked_members_and_chat_subscribers(
     assert ("Tom Rian", "telegram", "blocked the bot on Telegram") in [
         (line.name, line.channel, line.reason) for line in report.unreachable
     ]
+
+
+def test_cli_leaves_what_an_outage_kept_back_for_coordbot_run(
+    smtp: SmtpTestServer,
+    services: Services,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server drops every connection; bot.now freezes the clock, so retries never come due
+    # here: the command gives up after its retry window and exits 0 with the rows queued.
+    smtp.drop_connection("MAIL", times=1000)
+    monkeypatch.setenv("COORDBOT_BOT_NOW", "2020-01-20T10:00")
+    monkeypatch.setenv("COORDBOT_DELIVERY_BROADCAST_RETRY_SECONDS", "0.5")
+    code = main(["broadcast", "--audience", "network", "--channel", "email", "--text", "Hei"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    expected = len(_members_with_good_addresses(services, "network"))
+    assert "0 sent, 0 failed" in out and f"{expected} still queued" in out
+    assert f"{expected} message(s) will be retried by `coordbot run`." in out
+    assert services.outbox.progress(source_of(1)).counts == {"pending": expected}
+    assert smtp.messages == []

@@ -374,19 +374,25 @@ async def deliver_until_finished(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Progress:
     """Run `workers` until every row of `source` on their channels is final, or until what is
-    left cannot go out within `give_up_after` seconds; that stays queued for `coordbot run`."""
+    left cannot go out within `give_up_after` seconds; that stays queued for `coordbot run`.
+
+    The bound holds on the clock (a retry due later than that is not waited for) and on the
+    loop's own time, since a fixed clock (bot.now) never reaches a retry's time.
+    """
     channels = tuple(worker.channel for worker in workers)
     stop = asyncio.Event()
     changed = outbox.progress_listener()
     tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
     deadline = clock.now() + timedelta(seconds=give_up_after)
+    loop = asyncio.get_running_loop()
+    real_deadline = loop.time() + give_up_after
     try:
         while True:
             changed.clear()
             progress = await asyncio.to_thread(outbox.progress, source, channels)
             if on_progress is not None:
                 on_progress(progress)
-            if progress.finished or not tasks:
+            if progress.finished or not tasks or loop.time() >= real_deadline:
                 return progress
             if not progress.counts.get("sending"):
                 due = progress.next_due
@@ -396,7 +402,11 @@ async def deliver_until_finished(
                 if task.done():
                     task.result()  # re-raise what stopped a worker
                     return progress
-            await wait_first(changed.wait(), *[asyncio.shield(t) for t in tasks])
+            await wait_first(
+                changed.wait(),
+                asyncio.sleep(real_deadline - loop.time()),
+                *[asyncio.shield(t) for t in tasks],
+            )
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
