@@ -253,7 +253,9 @@ class BotApiStandIn:
                 times.popleft()
             if len(times) >= limit:
                 self.flood_violations += 1
-                return _error(429, f"Too Many Requests: retry after {math.ceil(span)}", math.ceil(span))
+                return _error(
+                    429, f"Too Many Requests: retry after {math.ceil(span)}", math.ceil(span)
+                )
             times.append(now)
         if self.flood_limit_per_second is not None:
             self._window.append(now)
