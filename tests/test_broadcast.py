@@ -76,9 +76,9 @@ def test_cli_broadcast_reaches_every_member_once_and_reports(
     assert "progress:" in err and "queued" in err
     assert f"{len(addresses)} sent, 0 failed" in out
     assert (
-        "unreachable: Randi Myhre (email): e-mail address 'randi. myhre@molde.kommune.no' contains a space"
-        in out
-    )
+        "unreachable on email (e-mail address 'randi. myhre@molde.kommune.no' contains a "
+        "space): Randi Myhre"
+    ) in out
     assert "0 still queued" in out
 
 

@@ -350,15 +350,20 @@ def format_report(report: BroadcastReport) -> str:
         f"{len(report.failed)} failed, {len(report.unreachable)} unreachable, "
         f"{len(report.unsubscribed)} unsubscribed, {report.pending} still queued"
     ]
+    # One line per outcome, channel and reason, naming everyone it applies to.
     for title, items in (
         ("failed", report.failed),
         ("unreachable", report.unreachable),
         ("unsubscribed", report.unsubscribed),
         ("cancelled", report.cancelled),
     ):
+        groups: dict[tuple[str, str], list[str]] = {}
         for item in items:
-            reason = f": {item.reason}" if item.reason and title != "unsubscribed" else ""
-            lines.append(f"  {title}: {item.name} ({item.channel}){reason}")
+            reason = "" if title == "unsubscribed" else item.reason
+            groups.setdefault((item.channel, reason), []).append(item.name)
+        for (channel, reason), names in groups.items():
+            why = f" ({reason})" if reason else ""
+            lines.append(f"  {title} on {channel}{why}: {', '.join(names)}")
     if report.pending:
         lines.append(f"  {report.pending} message(s) will be retried by `coordbot run`.")
     return "\n".join(lines)
