@@ -7,8 +7,9 @@ the due reminders to the outbox (idempotently) and wakes the delivery workers. A
 `fire_due` runs once as catch-up: a reminder missed while the bot was down goes out now if it
 is still useful, marked late, and never twice (its outbox rows already exist if it went out).
 
-Registry changes are noticed by a cheap check every `reminders.recheck_seconds` of the time
-the registry was last written (any process, e.g. `coordbot registry import`); a change
+Registry changes are noticed by a cheap check every `reminders.recheck_seconds` of the
+registry's generation, which every write raises (any process, e.g. `coordbot registry
+import`), and of the deadline marks; a change
 rebuilds the jobs and cancels queued reminders of events that moved or were cancelled. An
 in-process writer can call `registry_changed()` to rebuild at once.
 """
@@ -132,18 +133,26 @@ class ReminderScheduler:
 
     def _read_fingerprint(self) -> tuple[object, ...]:
         with self._services.db.session() as session:
-            written = session.get(MetaEntry, "registry_written_at")
+            # The registry's generation rises on every write (bot.registry.bump_generation).
+            generation = session.get(MetaEntry, "registry_generation")
             marks = session.execute(select(func.count(), func.max(DeadlineDone.marked_at))).one()
-            return (written.value if written else None, *marks)
+            return (generation.value if generation else None, *marks)
+
+    async def check_registry(self) -> bool:
+        """Rebuild if the registry or the deadline marks changed since the last build (in
+        any process); True if it did."""
+        fingerprint = await asyncio.to_thread(self._read_fingerprint)
+        if fingerprint == self._fingerprint:
+            return False
+        log.info("registry or deadline marks changed: rebuilding reminder jobs")
+        await self.registry_changed()
+        return True
 
     async def _watch_registry(self) -> None:
         interval = self._services.config.reminders.recheck_seconds
         while True:
             await asyncio.sleep(interval)
             try:
-                fingerprint = await asyncio.to_thread(self._read_fingerprint)
-                if fingerprint != self._fingerprint:
-                    log.info("registry or deadline marks changed: rebuilding reminder jobs")
-                    await self.registry_changed()
+                await self.check_registry()
             except Exception:
                 log.exception("checking the registry for changes failed")

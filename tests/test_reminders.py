@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import FixedClock
-from bot.config import ConfigError, RemindersConfig
+from bot.config import Config, ConfigError, RemindersConfig
 from bot.registry_data import RegistryData
-from bot.services import Services
+from bot.services import Services, build_services
 from schedules.fire import cancel_stale_reminders, current_plan, enqueue_due_reminders
 from schedules.marks import MarkError, mark_done, resolve_target, unmark_done
 from schedules.plan import due_now, plan_reminders
@@ -187,5 +187,28 @@ async def test_scheduler_jobs_follow_the_registry(services: Services, clock: Fix
         clock.set(at("2020-01-24"))
         assert await scheduler.fire_due() > 0
         assert await scheduler.fire_due() == 0
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_change_made_by_another_process_is_noticed(
+    services: Services, config: Config, clock: FixedClock
+) -> None:
+    scheduler = ReminderScheduler(services)
+    await scheduler.start()
+    try:
+        assert not await scheduler.check_registry()
+        # Another process (`coordbot registry import`) moves the deadline.
+        other = build_services(config, FixedClock(clock.now()))
+        try:
+            other.registry.replace(
+                _move(other.registry.snapshot(), "data-deadline", date(2020, 2, 7))
+            )
+        finally:
+            other.close()
+        assert at("2020-01-17") in scheduler.job_times()  # not seen yet: this process's cache
+        assert await scheduler.check_registry()
+        assert at("2020-01-24") in scheduler.job_times()
+        assert at("2020-01-17") not in scheduler.job_times()
     finally:
         await scheduler.stop()
