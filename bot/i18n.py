@@ -267,6 +267,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Adressen består datakvalitetskontrollene.",
     ),
     "edit_nothing_changed": ("Nothing was changed.", "Ingenting ble endret."),
+    "edit_error_registry_busy": (
+        "The registry kept changing while I tried to save this; please try again.",
+        "Registeret endret seg mens jeg prøvde å lagre dette; prøv igjen.",
+    ),
     "edit_error_unknown_event": (
         "No event “{event}”. Events: {known}",
         "Ingen hendelse «{event}». Hendelser: {known}",

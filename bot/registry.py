@@ -32,6 +32,7 @@ from bot.registry_data import (
     MunicipalityRec,
     OrganisationRec,
     PersonRec,
+    RegistryConflict,
     RegistryData,
     RoleRec,
     RoleTypeRec,
@@ -334,9 +335,13 @@ class Registry:
         self.replace(data)
         return True
 
-    def replace(self, data: RegistryData) -> None:
-        """Replace the whole registry in one transaction (all or nothing)."""
+    def replace(self, data: RegistryData, *, based_on: RegistryData | None = None) -> None:
+        """Replace the whole registry in one transaction (all or nothing). With `based_on`
+        (the snapshot `data` was derived from), raise RegistryConflict instead of writing when
+        another process wrote the registry since that snapshot was read."""
         with self._db.session() as session:
+            if based_on is not None and _generation(session) != based_on.generation:
+                raise RegistryConflict("the registry changed meanwhile")
             write_registry(session, data, self._clock.now().astimezone(UTC))
         self.invalidate()
 
@@ -369,5 +374,6 @@ class Registry:
                     data.events,
                     data.timezone,
                     self._version,
+                    self._snapshot_generation,
                 )
             return self._snapshot

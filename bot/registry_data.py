@@ -26,6 +26,10 @@ class RegistryFileError(ValueError):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
+class RegistryConflict(RuntimeError):
+    """A write based on a snapshot that another writer has since replaced."""
+
+
 @dataclass(frozen=True)
 class MunicipalityRec:
     """A municipality."""
@@ -161,6 +165,8 @@ class RegistryData:
     events: tuple[EventRec, ...] = ()
     timezone: str = "Europe/Oslo"
     version: int = field(default=0, compare=False)
+    # The database's write counter when this copy was read (-1: not read from a database).
+    generation: int = field(default=-1, compare=False)
 
     @cached_property
     def municipality_by_key(self) -> dict[str, MunicipalityRec]:

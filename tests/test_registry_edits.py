@@ -430,3 +430,34 @@ def test_several_or_no_events_are_offered_never_guessed(services: Services) -> N
     assert people.event is None
     nothing = find_event(services, "zzzzqqq", "en")
     assert nothing.event is None and nothing.candidates == ()
+
+
+def test_an_edit_is_not_written_over_a_concurrent_write(services, monkeypatch) -> None:
+    """A write by another process between the edit's read and its write is not lost: the
+    edit is applied again on top of it."""
+    from dataclasses import replace as dc_replace
+
+    from bot.registry import Registry
+    from bot.registry_edits.apply import apply_edit
+    from bot.registry_edits.audit import Actor
+    from bot.registry_edits.changes import EmailEdit
+
+    original_replace = Registry.replace
+    interfered = []
+
+    def replace_after_someone_else(self, data, *, based_on=None):
+        if not interfered:  # another process renames a municipality just before our write
+            interfered.append(True)
+            current = self.snapshot()
+            places = tuple(
+                dc_replace(m, name="Rana kommune") if m.key == "rana" else m
+                for m in current.municipalities
+            )
+            original_replace(self, dc_replace(current, municipalities=places))
+        original_replace(self, data, based_on=based_on)
+
+    monkeypatch.setattr(Registry, "replace", replace_after_someone_else)
+    apply_edit(services, EmailEdit("geir-graff", "geir@asker.example"), Actor("console", "Test"))
+    data = services.registry.snapshot()
+    assert data.person_by_key["geir-graff"].email == "geir@asker.example"
+    assert data.municipality_by_key["rana"].name == "Rana kommune"

@@ -13,6 +13,7 @@ from bot.registry_data import (
     EventRec,
     MunicipalityRec,
     PersonRec,
+    RegistryConflict,
     RegistryData,
     RoleTypeRec,
 )
@@ -25,12 +26,15 @@ from bot.registry_edits.changes import (
     RoleEdit,
     changed_registry,
 )
-from bot.registry_edits.values import EventAction, describe_when
+from bot.registry_edits.values import EditError, EventAction, describe_when
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+# Writes retried when another process wrote the registry between our read and our write.
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -93,15 +97,22 @@ def apply_edit(services: Services, edit: Edit, actor: Actor) -> EditOutcome:
     """Apply one edit to the registry as it is now, log it and record who made it; raises
     EditError (and writes nothing) when the edit is not valid. An edit that changes nothing
     writes nothing either."""
-    # Another process (`coordbot registry import`) may have written a moment ago: read afresh
-    # rather than from a snapshot up to a second old, so its change is not written back over.
-    services.registry.invalidate()
-    before = services.registry.snapshot()
-    zone = ZoneInfo(before.timezone)
-    wanted = changed_registry(before, edit, zone)
-    if wanted == before:
-        return _outcome(edit, before, before, changed=False)
-    services.registry.replace(wanted)
+    for attempt in range(WRITE_ATTEMPTS):
+        # Another process (`coordbot registry import`) may have written a moment ago: read
+        # afresh rather than from a snapshot up to a second old, and write only if nobody wrote
+        # in between, so no change is written back over.
+        services.registry.invalidate()
+        before = services.registry.snapshot()
+        zone = ZoneInfo(before.timezone)
+        wanted = changed_registry(before, edit, zone)
+        if wanted == before:
+            return _outcome(edit, before, before, changed=False)
+        try:
+            services.registry.replace(wanted, based_on=before)
+            break
+        except RegistryConflict:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise EditError("registry_busy") from None
     # The registry as stored: SEQUENCE and change times are set by the write.
     outcome = _outcome(edit, before, services.registry.snapshot(), changed=True)
     record = _audit_record(outcome, actor, services.clock.now(), zone)
