@@ -52,6 +52,34 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "kommende møter og frister (all: alle; keys: med nøklene)",
     ),
     "cmd_calendar": ("the programme calendar to subscribe to", "programkalenderen å abonnere på"),
+    "cmd_subscribe": (
+        "get an audience's messages here or by e-mail",
+        "få en målgruppes meldinger her eller på e-post",
+    ),
+    "cmd_unsubscribe": ("stop an audience's messages", "stopp en målgruppes meldinger"),
+    "cmd_subscriptions": ("what you receive, and where", "hva du mottar, og hvor"),
+    "cmd_done": (
+        "report a deadline met for a municipality",
+        "meld en frist som nådd for en kommune",
+    ),
+    "cmd_broadcast": (
+        "send a message to an audience (preview first)",
+        "send en melding til en målgruppe (forhåndsvisning først)",
+    ),
+    "console_use_cli": (
+        "On the console, use the command line: {command}",
+        "På konsollen bruker du kommandolinjen: {command}",
+    ),
+    "console_subscriptions": (
+        "Subscriptions belong to Telegram users and e-mail recipients; every broadcast e-mail "
+        "carries an unsubscribe link.",
+        "Abonnementer hører til Telegram-brukere og e-postmottakere; hver utsendelse på e-post "
+        "har en lenke for å melde seg av.",
+    ),
+    "broadcast_by_command": (
+        "Send /broadcast AUDIENCE and the message as a command of its own.",
+        "Send /broadcast MÅLGRUPPE og meldingen som en egen kommando.",
+    ),
     "cmd_users": ("people who have talked to the bot", "personer som har snakket med boten"),
     "cmd_approve": ("let a user ask the directory", "gi en bruker tilgang til katalogen"),
     "cmd_revoke": ("withdraw an approval", "trekk tilbake en godkjenning"),

@@ -35,7 +35,20 @@ async def test_start_greets_in_the_users_language_and_publishes_menus(
     }
     assert set(menus) == {None, "nb"}
     names = [c["command"] for c in menus[None]]
-    assert names == ["start", "help", "lang", "who", "when", "next", "events", "calendar"]
+    assert names == [
+        "start",
+        "help",
+        "lang",
+        "who",
+        "when",
+        "next",
+        "events",
+        "calendar",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "done",
+    ]
     assert "hvem er kontakt" in menus["nb"][3]["description"]
 
 

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Group = Literal["account", "directory", "admin"]
+# "delivery" commands have Telegram handlers of their own (handlers/telegram/broadcast.py,
+# subscriptions.py, reminders.py); they are listed here for /help, the menu and the console.
+Group = Literal["account", "directory", "admin", "delivery"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "contact", "admin", coordinator_only=True, args="MUNICIPALITY ROLE [remove] PERSON"
     ),
     CommandSpec("person", "admin", coordinator_only=True, args="PERSON | add NAME [ADDRESS]"),
+    CommandSpec("subscribe", "delivery", args="AUDIENCE [telegram|email]"),
+    CommandSpec("unsubscribe", "delivery", args="AUDIENCE [telegram|email]"),
+    CommandSpec("subscriptions", "delivery"),
+    CommandSpec("done", "delivery", args="DEADLINE MUNICIPALITY"),
+    CommandSpec("broadcast", "delivery", coordinator_only=True, args="AUDIENCE [CHANNELS] TEXT"),
 )
 COMMAND_BY_NAME = {spec.name: spec for spec in COMMANDS}
 

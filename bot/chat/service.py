@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from bot import access
-from bot.chat import admin, contacts, directory, edits
+from bot.chat import admin, contacts, delivery, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
@@ -97,6 +98,8 @@ class ChatService:
                 self.services, ctx, args, self.choices
             ),
         }
+        for name in ("subscribe", "unsubscribe", "subscriptions", "done", "broadcast"):
+            self._handlers[name] = partial(delivery.delivery_command, self.services, name)
         missing = {spec.name for spec in COMMANDS} - set(self._handlers)
         assert not missing, f"commands without a handler: {missing}"
 

@@ -1,0 +1,36 @@
+"""Delivery commands in /help, the command menu and the console chat."""
+
+from __future__ import annotations
+
+from bot.chat import ChatService, Sender
+from bot.services import Services
+
+CONSOLE = Sender(None, None, "operator", console=True)
+
+
+def test_help_and_menu_list_the_delivery_commands(services: Services) -> None:
+    chat = ChatService(services)
+    help_text = chat.command(Sender(5, 5, "x"), "help", "").plain_text()
+    for name in ("/subscribe", "/unsubscribe", "/subscriptions", "/done"):
+        assert name in help_text
+    assert "/broadcast" not in help_text  # coordinators only
+    assert "/broadcast" in chat.command(CONSOLE, "help", "").plain_text()
+    menu = dict(chat.menu("nb", coordinator=True))
+    assert menu["broadcast"] == "send en melding til en målgruppe (forhåndsvisning først)"
+    assert "broadcast" not in dict(chat.menu("en"))
+
+
+def test_console_points_to_the_command_line(services: Services) -> None:
+    chat = ChatService(services)
+    done = chat.message(CONSOLE, "/done data-deadline Molde").plain_text()
+    assert "coordbot remind done DEADLINE MUNICIPALITY" in done
+    assert "coordbot broadcast" in chat.message(CONSOLE, "/broadcast network hei").plain_text()
+    assert "unsubscribe link" in chat.message(CONSOLE, "/subscribe network").plain_text()
+
+
+def test_a_telegram_sender_gets_the_real_command(services: Services) -> None:
+    chat = ChatService(services)
+    reply = chat.command(Sender(5, 5, "x"), "subscriptions", "").plain_text()
+    assert "coordbot" not in reply and reply.strip()
+    usage = chat.command(Sender(5, 5, "x"), "done", "").plain_text()
+    assert usage.startswith("Usage: /done DEADLINE MUNICIPALITY")
