@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -285,22 +285,9 @@ class Outbox:
             # A CTE, not `id IN (subquery)`: PostgreSQL may run a LIMIT ... SKIP LOCKED subquery
             # more than once inside an UPDATE and so claim more than `limit` rows.
             due_rows = due.cte("due")
-            stmt = (
-                update(OutboxMessage)
-                .where(OutboxMessage.id == due_rows.c.id)
-                .where(OutboxMessage.status == PENDING)
-                .values(
-                    status=SENDING,
-                    claimed_at=now,
-                    claimed_by=self.owner.token,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(*_CLAIMED_COLUMNS)
-                .execution_options(synchronize_session=False)
+            return self._take(
+                session, now, OutboxMessage.id == due_rows.c.id, OutboxMessage.status == PENDING
             )
-            claimed = [Claimed(*row) for row in session.execute(stmt)]
-        claimed.sort(key=lambda c: c.id)
-        return claimed
 
     def claim_keys(self, keys: Sequence[str]) -> list[Claimed]:
         """Claim the rows with these idempotency keys that are pending or failed (due or not):
@@ -309,24 +296,30 @@ class Outbox:
             return []
         now = self._clock.now()
         with self._db.session() as session:
-            stmt = (
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.idempotency_key.in_(list(keys)),
-                    OutboxMessage.status.in_([PENDING, FAILED]),
-                )
-                .values(
-                    status=SENDING,
-                    claimed_at=now,
-                    claimed_by=self.owner.token,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(*_CLAIMED_COLUMNS)
-                .execution_options(synchronize_session=False)
+            return self._take(
+                session,
+                now,
+                OutboxMessage.idempotency_key.in_(list(keys)),
+                OutboxMessage.status.in_([PENDING, FAILED]),
             )
-            claimed = [Claimed(*row) for row in session.execute(stmt)]
-        claimed.sort(key=lambda c: c.id)
-        return claimed
+
+    def _take(
+        self, session: Session, now: datetime, *conditions: ColumnElement[bool]
+    ) -> list[Claimed]:
+        """Mark the rows matching `conditions` as sending under this owner's lease, in id order."""
+        stmt = (
+            update(OutboxMessage)
+            .where(*conditions)
+            .values(
+                status=SENDING,
+                claimed_at=now,
+                claimed_by=self.owner.token,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(*_CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted((Claimed(*row) for row in session.execute(stmt)), key=lambda c: c.id)
 
     def states_by_key(self, keys: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:
         """(row id, status, last error) of the rows with these idempotency keys."""
