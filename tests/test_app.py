@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import signal
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +15,7 @@ from handlers.console import ConsoleChat
 from handlers.telegram.transport import TelegramChat, file_base_url
 from tests.botapi_standin import BotApiStandIn, message_update
 from tests.chat_fakes import USER, exchange, texts
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.coordbot_process import start_coordbot, stop_with_sigterm
 
 
 def test_the_chat_is_telegram_with_a_token_console_on_a_terminal_else_none(
@@ -72,20 +68,6 @@ async def test_a_wrong_token_is_a_clear_startup_error(monkeypatch: pytest.Monkey
             services.close()
 
 
-async def _coordbot_run(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=REPO,
-    )
-
-
 async def _stderr_until(process: asyncio.subprocess.Process, needle: str) -> str:
     assert process.stderr is not None
     seen = ""
@@ -105,7 +87,7 @@ async def test_coordbot_run_answers_over_http_and_stops_cleanly_on_sigterm() -> 
             COORDBOT_TELEGRAM_API_BASE_URL=api.base_url,
             COORDBOT_TELEGRAM_POLL_TIMEOUT="2",
         )
-        process = await _coordbot_run(env)
+        process = await start_coordbot("run", env=env)
         try:
             [answer] = texts(
                 await exchange(api, message_update(USER, "who is Bodø's data contact?"), timeout=60)
@@ -114,14 +96,8 @@ async def test_coordbot_run_answers_over_http_and_stops_cleanly_on_sigterm() -> 
             # One more update in flight when the signal comes: it is answered before the exit.
             api.push_update(message_update(USER, "/help"))
             await api.wait_for_calls("sendMessage", 2)
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), 10)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        assert process.stderr is not None
-        log = (await process.stderr.read()).decode()
+            code, log = await stop_with_sigterm(process, 10)
     assert code == 0, log
     assert "Traceback" not in log
     assert len(api.sent_texts(USER)) == 2
@@ -129,15 +105,10 @@ async def test_coordbot_run_answers_over_http_and_stops_cleanly_on_sigterm() -> 
 
 async def test_without_token_or_terminal_it_says_so_and_still_stops_on_sigterm() -> None:
     env = {k: v for k, v in os.environ.items() if k != "COORDBOT_TELEGRAM_TOKEN"}
-    process = await _coordbot_run(env)
+    process = await start_coordbot("run", env=env)
     try:
         seen = await _stderr_until(process, "running without chat")
         assert "No Telegram token and no terminal" in seen
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 10)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        code, _log = await stop_with_sigterm(process, 10)
     assert code == 0

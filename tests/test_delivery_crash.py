@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 from bot.access import ChatUser
 from bot.clock import SystemClock
@@ -21,8 +19,8 @@ from bot.registry_data import AudienceRec, PersonRec
 from bot.services import build_services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
+from tests.coordbot_process import start_coordbot
 
-REPO = Path(__file__).resolve().parent.parent
 MEMBERS = 500
 CHAT_BASE = 700_000
 
@@ -63,10 +61,7 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
             "COORDBOT_TELEGRAM_API_BASE_URL": api.base_url,
             "COORDBOT_DELIVERY_TELEGRAM_PER_SECOND": "150",
         }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
+        proc = await start_coordbot(
             "broadcast",
             "--audience",
             "crowd",
@@ -74,10 +69,7 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
             "telegram",
             "--text",
             "Hello, crowd",
-            cwd=REPO,
             env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
         )
         try:
             await api.wait_for_calls("sendMessage", 150, timeout=120)

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from bot import access
 from bot.config import Config
 from bot.services import build_services
 from tests.botapi_standin import BotApiStandIn
+from tests.coordbot_process import start_coordbot, stop_with_sigterm
 from tests.smtp_server import SmtpTestServer
 
-REPO = Path(__file__).resolve().parent.parent
 GEIR = 5001  # Asker's data contact, linked on Telegram
 
 
@@ -26,17 +23,7 @@ async def _run_until(
 ) -> str:
     """Start `coordbot run`, wait for the chat to be up and `condition()`, then SIGTERM."""
     before = len(api.calls_to("setMyCommands"))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=REPO,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_coordbot("run", env=env)
     try:
         # The chat starts last: once it has published its commands, the scheduler's
         # catch-up and the delivery workers are running.
@@ -44,14 +31,8 @@ async def _run_until(
         async with asyncio.timeout(60):
             while not condition():
                 await asyncio.sleep(0.05)  # waiting on another process's I/O
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), 20)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.stderr is not None
-    log = (await process.stderr.read()).decode()
+        code, log = await stop_with_sigterm(process, 20)
     assert code == 0, log
     assert "Traceback" not in log
     return log
