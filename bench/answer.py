@@ -40,7 +40,7 @@ sys.path[0] = str(ROOT)
 from bot.answering.engine import AnswerEngine  # noqa: E402
 from bot.answering.gazetteer import load_names, load_places, municipalities_2020  # noqa: E402
 from bot.clock import FixedClock  # noqa: E402
-from bot.registry_data import (  # noqa: E402
+from bot.registry.data import (  # noqa: E402
     MunicipalityRec,
     PersonRec,
     RegistryData,
@@ -227,7 +227,7 @@ def import_breakdown(env: dict[str, str]) -> list[tuple[str, float]]:
 PHASES = """
 import time, sys
 t0 = time.perf_counter()
-from bot.cli_support import open_services
+from bot.cli.support import open_services
 import argparse
 t1 = time.perf_counter()
 with open_services(argparse.Namespace(config=None), now="2020-01-15T09:00") as services:

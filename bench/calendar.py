@@ -34,7 +34,7 @@ from bot.calendar.feeds import feed_document, find_feed  # noqa: E402
 from bot.calendar.invites import Invitee, Organizer, build_invite  # noqa: E402
 from bot.config import CalendarConfig, EmailConfig  # noqa: E402
 from bot.mail import SmtpMailer  # noqa: E402
-from bot.registry_data import (  # noqa: E402
+from bot.registry.data import (  # noqa: E402
     EventRec,
     PersonRec,
     RegistryData,

@@ -40,7 +40,7 @@ from bot.delivery.outbox import NewMessage
 from bot.delivery.pacing import RealPacer
 from bot.delivery.render import email_message
 from bot.mail import SmtpMailer
-from bot.registry_data import AudienceRec, EventRec, PersonRec
+from bot.registry.data import AudienceRec, EventRec, PersonRec
 from bot.services import Services, build_services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn

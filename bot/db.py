@@ -62,7 +62,7 @@ class Database:
 
     def create_schema(self) -> None:
         """Create every table that does not exist yet."""
-        import bot.models  # noqa: F401  (registers the tables on Base.metadata)
+        import bot.schema  # noqa: F401  (registers every table on Base.metadata)
 
         Base.metadata.create_all(self.engine)
 

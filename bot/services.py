@@ -12,7 +12,7 @@ from bot.config import Config, ConfigError
 from bot.db import Database
 from bot.delivery.outbox import Outbox
 from bot.mail import Mailer, SmtpMailer
-from bot.registry import Registry
+from bot.registry.store import Registry
 
 
 @dataclass

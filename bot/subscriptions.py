@@ -32,8 +32,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Base, Database, UTCDateTime
-from bot.models import MetaEntry
-from bot.registry_data import AudienceRec, RegistryData
+from bot.registry.data import AudienceRec, RegistryData
+from bot.registry.tables import MetaEntry
 from bot.textnorm import fold
 
 if TYPE_CHECKING:

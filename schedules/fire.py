@@ -17,12 +17,12 @@ from bot.delivery.models import EMAIL, PENDING, TELEGRAM, OutboxMessage
 from bot.delivery.outbox import NewMessage
 from bot.delivery.recipients import Reach, Recipient, resolve
 from bot.delivery.render import email_message, telegram_html
-from bot.events import format_event_line
 from bot.mail import HeaderValueError
-from bot.registry_data import RegistryData
+from bot.registry.data import RegistryData
+from bot.registry.events import format_event_line
+from bot.registry.marks import done_marks
 from bot.services import Services
 from bot.subscriptions import Subscriptions
-from schedules.marks import done_marks
 from schedules.plan import SOURCE_KIND, PlannedReminder, due_now, plan_reminders
 from schedules.rules import ReminderRules, rules_from_config
 

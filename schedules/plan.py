@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.registry_data import EventRec, PersonRec, RegistryData
-from schedules.marks import deadline_municipalities
+from bot.registry.data import EventRec, PersonRec, RegistryData
+from bot.registry.marks import deadline_municipalities
 from schedules.rules import LeadTime, ReminderRules
 
 SOURCE_KIND = "reminder"

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, RemindersConfig
-from bot.registry_data import EVENT_KINDS, EventRec
+from bot.registry.data import EVENT_KINDS, EventRec
 
 _LEAD = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhm])(?:@(\d{1,2}):(\d{2}))?$")
 

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
-from bot.models import MetaEntry
+from bot.registry.marks import DeadlineDone
+from bot.registry.tables import MetaEntry
 from bot.services import Services
 from schedules.fire import cancel_stale_reminders, current_plan, enqueue_due_reminders
-from schedules.marks import DeadlineDone
 from schedules.plan import upcoming
 
 log = logging.getLogger(__name__)

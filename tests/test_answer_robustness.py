@@ -18,7 +18,7 @@ from bot.answering.model import Answer
 from bot.answering.text import MAX_QUESTION_CHARS, MAX_TOKENS, prepare
 from bot.clock import FixedClock
 from bot.config import REPO_ROOT
-from bot.registry_data import RegistryData, load_registry_file
+from bot.registry.data import RegistryData, load_registry_file
 from bot.textnorm import fold
 
 OSLO = ZoneInfo("Europe/Oslo")

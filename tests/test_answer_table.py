@@ -17,7 +17,7 @@ import pytest
 from bot.answering.engine import AnswerEngine
 from bot.clock import FixedClock
 from bot.config import REPO_ROOT
-from bot.registry_data import load_registry_file
+from bot.registry.data import load_registry_file
 
 OSLO = ZoneInfo("Europe/Oslo")
 

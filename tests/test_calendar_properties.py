@@ -18,7 +18,7 @@ from bot.calendar.feeds import feed_document, find_feed
 from bot.calendar.invites import Invitee, Organizer, build_invite
 from bot.config import CalendarConfig
 from bot.mail import HeaderValueError
-from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
 from tests.calendar_checks import parse_both
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -18,9 +18,9 @@ from bot.calendar.identity import event_uid
 from bot.chat import ChatService, Sender
 from bot.clock import FixedClock
 from bot.config import load_config
-from bot.models import MetaEntry
-from bot.registry_data import RegistryData
-from bot.registry_edits import recent_edits
+from bot.registry.data import RegistryData
+from bot.registry.edits import recent_edits
+from bot.registry.tables import MetaEntry
 from bot.services import Services, build_services
 from handlers.console import ConsoleChat
 from tests.botapi_standin import BotApiStandIn, callback_update, message_update

@@ -15,7 +15,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.delivery.component import DeliveryComponent
 from bot.delivery.models import OutboxMessage
-from bot.registry_data import AudienceRec, PersonRec
+from bot.registry.data import AudienceRec, PersonRec
 from bot.services import build_services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
-from bot.quality import Finding, address_syntax_problem, check_registry
-from bot.registry_data import MunicipalityRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.registry.data import MunicipalityRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.registry.quality import Finding, address_syntax_problem, check_registry
 from bot.services import Services
 
 DATA_SOURCE = "Lokale kontaktpersoner datainnsamling"

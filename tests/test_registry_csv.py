@@ -13,15 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
-from bot.registry import read_registry
-from bot.registry_csv import (
+from bot.registry.csvfile import (
     COLUMNS,
     RegistryCsvError,
     comparable,
     export_registry_csv,
     parse_registry_csv,
 )
-from bot.registry_data import RegistryData
+from bot.registry.data import RegistryData
+from bot.registry.store import read_registry
 from bot.services import Services
 
 FIXTURES = Path(__file__).parent / "fixtures"

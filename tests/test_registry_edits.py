@@ -1,4 +1,4 @@
-"""Registry edits (bot.registry_edits): values checked, one write per edit, SEQUENCE rules,
+"""Registry edits (bot.registry.edits): values checked, one write per edit, SEQUENCE rules,
 the audit record, feeds that follow, and finding the event a coordinator means."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from bot.calendar.api import feed_bytes
 from bot.calendar.identity import event_uid
 from bot.config import Config
-from bot.models import MetaEntry
-from bot.registry_edits import (
+from bot.registry.edits import (
     Actor,
     EditError,
     EmailEdit,
@@ -29,6 +28,7 @@ from bot.registry_edits import (
     parse_times,
     recent_edits,
 )
+from bot.registry.tables import MetaEntry
 from bot.services import Services, build_services
 from tests.calendar_checks import parse_both
 
@@ -63,7 +63,7 @@ def test_moving_an_event_writes_once_bumps_its_sequence_and_reaches_the_feed(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = services.registry.snapshot()
-    with caplog.at_level(logging.INFO, logger="bot.registry_edits"):
+    with caplog.at_level(logging.INFO, logger="bot.registry.edits"):
         outcome = apply_edit(services, EventEdit("county-meeting", "date", "2020-02-28"), KARI)
 
     assert outcome.changed
@@ -437,10 +437,10 @@ def test_an_edit_is_not_written_over_a_concurrent_write(services, monkeypatch) -
     edit is applied again on top of it."""
     from dataclasses import replace as dc_replace
 
-    from bot.registry import Registry
-    from bot.registry_edits.apply import apply_edit
-    from bot.registry_edits.audit import Actor
-    from bot.registry_edits.changes import EmailEdit
+    from bot.registry.edits.apply import apply_edit
+    from bot.registry.edits.audit import Actor
+    from bot.registry.edits.changes import EmailEdit
+    from bot.registry.store import Registry
 
     original_replace = Registry.replace
     interfered = []

@@ -77,7 +77,7 @@ def test_snapshot_sees_a_write_by_another_process(services: Services, config, cl
     """A running bot picks up `coordbot registry import` done by another process."""
     from dataclasses import replace
 
-    from bot.registry import Registry
+    from bot.registry.store import Registry
     from bot.services import build_services
 
     ticks = [100.0]

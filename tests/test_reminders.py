@@ -11,10 +11,10 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.config import Config, ConfigError, RemindersConfig
-from bot.registry_data import RegistryData
+from bot.registry.data import RegistryData
+from bot.registry.marks import MarkError, mark_done, resolve_target, unmark_done
 from bot.services import Services, build_services
 from schedules.fire import cancel_stale_reminders, current_plan, enqueue_due_reminders
-from schedules.marks import MarkError, mark_done, resolve_target, unmark_done
 from schedules.plan import due_now, plan_reminders
 from schedules.rules import parse_lead, rules_from_config
 from schedules.scheduler import ReminderScheduler

@@ -12,10 +12,10 @@ import pytest
 from bot import access
 from bot.clock import FixedClock
 from bot.delivery.component import DeliveryComponent
+from bot.registry.marks import done_marks
 from bot.services import Services
 from handlers.telegram.outbound import PtbTransport
 from handlers.telegram.transport import TelegramChat
-from schedules.marks import done_marks
 from schedules.scheduler import ReminderScheduler
 from tests.botapi_standin import BotApiStandIn, callback_update
 from tests.chat_fakes import COORDINATOR, USER

@@ -30,7 +30,7 @@ from bot.answering.reply import Context
 from bot.answering.resolve import Mentions, resolve
 from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
-from bot.registry_data import RegistryData
+from bot.registry.data import RegistryData
 from bot.textnorm import strip_controls
 
 log = logging.getLogger(__name__)

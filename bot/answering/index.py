@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.answering import lexicon
 from bot.answering.gazetteer import KnownNames, Place
 from bot.answering.text import fold_words, stem_variants
-from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec
+from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec
 
 # A sense of a phrase: (kind, key). Kinds: place, org, audience, role, person, gaz (a real place
 # that is not in the registry; key = its display name).

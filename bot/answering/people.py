@@ -18,7 +18,7 @@ from bot.answering.roles import (
     place_in_body,
     place_people,
 )
-from bot.registry_data import PersonRec, RoleRec
+from bot.registry.data import PersonRec, RoleRec
 
 _NO_ROLE = RoleRec(role="")
 

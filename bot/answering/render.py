@@ -7,8 +7,8 @@ from datetime import date, datetime
 from bot.answering.index import Holding, Index
 from bot.answering.model import ContactView, EventView
 from bot.answering.text import fold_words
-from bot.events import iso
-from bot.registry_data import EventRec, MunicipalityRec
+from bot.registry.data import EventRec, MunicipalityRec
+from bot.registry.events import iso
 
 _MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",

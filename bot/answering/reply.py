@@ -11,7 +11,7 @@ from bot.answering import render
 from bot.answering.index import Index
 from bot.answering.model import Answer, ContactView, EventView, Lang
 from bot.answering.resolve import Mentions
-from bot.registry_data import EventRec
+from bot.registry.data import EventRec
 
 MAX_SUGGESTIONS = 5
 MAX_SUGGESTION_CHARS = 60

@@ -13,7 +13,7 @@ from bot.answering.index import Holding
 from bot.answering.model import Answer
 from bot.answering.nearmiss import registered_places
 from bot.answering.reply import Context
-from bot.registry_data import PersonRec
+from bot.registry.data import PersonRec
 
 # The programme's general contact: the referral of last resort.
 GENERAL_CONTACT = "general_contact"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from bot.answering import lexicon, render
 from bot.answering.model import Answer
 from bot.answering.reply import Context
-from bot.registry_data import EventRec
+from bot.registry.data import EventRec
 
 _KIND_WEIGHT = 1  # meeting, deadline...: many events share them
 _OTHER_WEIGHT = 2  # audiences, places and title words tell events apart

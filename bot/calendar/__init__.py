@@ -2,6 +2,6 @@
 
 `bot.calendar.api` is the entry point for handlers (feed links and documents from `Services`);
 `feeds`, `invites` and `vevent` are pure builders; `dispatch` sends invites and keeps the
-ledger (`records`). This package file stays empty so `bot.models` can import the ledger table
+ledger (`records`). This package file stays empty so `bot.schema` can import the ledger table
 without pulling in the rest.
 """

@@ -26,9 +26,9 @@ from bot.calendar.records import (
 )
 from bot.delivery.direct import invite_message, send_now
 from bot.mail import HeaderValueError, Mailer
-from bot.models import Event
-from bot.registry import bump_generation
-from bot.registry_data import EventRec, RegistryData
+from bot.registry.data import EventRec, RegistryData
+from bot.registry.store import bump_generation
+from bot.registry.tables import Event
 from bot.services import Services
 from bot.textnorm import fold
 

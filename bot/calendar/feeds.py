@@ -15,7 +15,7 @@ from bot.calendar.identity import PRODID, feed_uid
 from bot.calendar.texts import label
 from bot.calendar.vevent import add_timezones, event_component
 from bot.config import CalendarConfig, ConfigError
-from bot.registry_data import EventRec, RegistryData
+from bot.registry.data import EventRec, RegistryData
 from bot.textnorm import fold
 
 PROGRAMME_FEED = "programme"

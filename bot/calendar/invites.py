@@ -27,7 +27,7 @@ from bot.calendar.vevent import (
     event_contacts,
 )
 from bot.mail import check_address, header_text, mailbox
-from bot.registry_data import EventRec, RegistryData
+from bot.registry.data import EventRec, RegistryData
 
 Method = Literal["REQUEST", "CANCEL"]
 

@@ -11,7 +11,7 @@ from icalendar import Alarm, Calendar, Event
 
 from bot.calendar.identity import event_uid
 from bot.calendar.texts import label
-from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
 
 # RFC 5545 TEXT allows no control characters but tab; line breaks are kept as LF (written \n).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from bot import access
 from bot.chat.reply import Line, Reply, bold, plain, text_reply
 from bot.i18n import Lang, t
-from bot.registry_data import PersonRec, RegistryData
+from bot.registry.data import PersonRec, RegistryData
 from bot.services import Services
 from bot.textnorm import fold
 

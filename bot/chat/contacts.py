@@ -15,8 +15,8 @@ from bot.chat.choices import ChoiceStore
 from bot.chat.edits import MAX_ECHO_CHARS, actor_of, code_line, refusal
 from bot.chat.reply import Choice, Line, Reply, bold, paragraph, plain, text_reply
 from bot.i18n import Lang, t
-from bot.registry_data import MunicipalityRec, PersonRec, RegistryData, RoleTypeRec
-from bot.registry_edits import (
+from bot.registry.data import MunicipalityRec, PersonRec, RegistryData, RoleTypeRec
+from bot.registry.edits import (
     CLEAR_WORDS,
     EditError,
     PersonAdd,

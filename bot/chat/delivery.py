@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.chat.delivery_commands import change_subscription, done_command, subscription_overview
 from bot.chat.reply import Reply, plain, text_reply
-from bot.delivery.commands import change_subscription, done_command, subscription_overview
 from bot.i18n import t
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from bot.answering.model import Answer
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Attachment, Choice, Line, Reply, bold, paragraph, plain, text_reply
 from bot.config import ConfigError
-from bot.events import format_event_line
 from bot.i18n import Lang, t
+from bot.registry.events import format_event_line
 from bot.services import Services
 from bot.textnorm import fold
 

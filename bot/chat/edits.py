@@ -2,7 +2,7 @@
 
 The caller (ChatService) has already checked that the sender is a coordinator. Parsing the
 command text and finding the event or person happen here; the edit itself, and every check of
-the new values, is `bot.registry_edits.apply_edit`.
+the new values, is `bot.registry.edits.apply_edit`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from bot.chat.admin import find_person
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Choice, Line, Reply, Span, bold, paragraph, plain, text_reply
 from bot.i18n import Lang, t
-from bot.registry_data import EventRec, RegistryData
-from bot.registry_edits import (
+from bot.registry.data import EventRec, RegistryData
+from bot.registry.edits import (
     ACTION_WORDS,
     CLEAR_WORDS,
     Actor,

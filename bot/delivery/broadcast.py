@@ -20,7 +20,7 @@ from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient,
 from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.mail import HeaderValueError, header_text
-from bot.registry_data import AudienceRec
+from bot.registry.data import AudienceRec
 from bot.services import Services
 from bot.subscriptions import Subscriptions, find_audience
 

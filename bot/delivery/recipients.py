@@ -18,7 +18,7 @@ from bot.db import Database
 from bot.delivery.models import EMAIL, TELEGRAM
 from bot.delivery.outbox import Claimed
 from bot.mail import HeaderValueError, check_address
-from bot.registry_data import PersonRec
+from bot.registry.data import PersonRec
 from bot.subscriptions import Subscriptions
 
 UNREACHABLE = "unreachable"

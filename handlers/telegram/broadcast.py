@@ -12,14 +12,14 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.chat import ChatService
-from bot.delivery.broadcast import source_of
-from bot.delivery.commands import (
+from bot.chat.delivery_commands import (
     cancel_broadcast,
     confirm_broadcast,
     draft_broadcast,
     progress_text,
     report_text,
 )
+from bot.delivery.broadcast import source_of
 from handlers.telegram.common import sender_of
 
 log = logging.getLogger(__name__)

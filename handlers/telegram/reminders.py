@@ -9,7 +9,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.chat import ChatService
-from bot.delivery.commands import done_command, mark_deadline_done
+from bot.chat.delivery_commands import done_command, mark_deadline_done
 from handlers.telegram.broadcast import command_args
 from handlers.telegram.common import sender_of
 from schedules.fire import DONE_CALLBACK

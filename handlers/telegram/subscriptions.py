@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.chat import ChatService
-from bot.delivery.commands import change_subscription, subscription_overview
+from bot.chat.delivery_commands import change_subscription, subscription_overview
 from handlers.telegram.broadcast import command_args
 from handlers.telegram.commands import Callback
 from handlers.telegram.common import sender_of

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.registry_csv.layout import RECORD_FIELDS, CsvProblem
-from bot.registry_data import (
+from bot.registry.csvfile.layout import RECORD_FIELDS, CsvProblem
+from bot.registry.data import (
     EVENT_KINDS,
     AudienceRec,
     EventRec,
@@ -22,7 +22,7 @@ from bot.registry_data import (
 )
 
 if TYPE_CHECKING:
-    from bot.registry_csv.reader import Row
+    from bot.registry.csvfile.reader import Row
 
 
 class _Keyed(Protocol):

@@ -1,7 +1,8 @@
 """Registry tables: municipalities, organisations, people, roles, audiences and events.
 
 Other parts of coordbot (outbox, invites, chat links) define their tables in their own modules
-on the same `Base`; `bot.models` imports them so one `create_all` makes the whole schema.
+on the same `Base`; `bot.schema` imports every table module so one `create_all` makes the whole
+schema.
 """
 
 from __future__ import annotations
@@ -142,11 +143,3 @@ class EventAudience(Base):
     audience_id: Mapped[int] = mapped_column(
         ForeignKey("audience.id", ondelete="CASCADE"), primary_key=True
     )
-
-
-import bot.access  # noqa: E402  (chat_user)
-import bot.calendar.records  # noqa: E402  (calendar_invite)
-import bot.delivery.models  # noqa: E402  (outbox, broadcast)
-import bot.registry_edits.audit  # noqa: E402  (registry_edit)
-import bot.subscriptions  # noqa: E402, F401  (subscription)
-import schedules.marks  # noqa: E402, F401  (deadline_done)

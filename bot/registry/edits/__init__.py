@@ -15,7 +15,7 @@ is an `EditError` whose `reason` names the problem and whose `params` fill in th
 chat layer turns it into words. find.py finds the event a coordinator means.
 """
 
-from bot.registry_edits.apply import (
+from bot.registry.edits.apply import (
     EditOutcome,
     EmailEdited,
     EventEdited,
@@ -24,8 +24,8 @@ from bot.registry_edits.apply import (
     apply_edit,
     invite_commands,
 )
-from bot.registry_edits.audit import Actor, EditRecord, RegistryEdit, recent_edits
-from bot.registry_edits.changes import (
+from bot.registry.edits.audit import Actor, EditRecord, RegistryEdit, recent_edits
+from bot.registry.edits.changes import (
     Edit,
     EmailEdit,
     EventEdit,
@@ -33,8 +33,8 @@ from bot.registry_edits.changes import (
     RoleEdit,
     edited_event,
 )
-from bot.registry_edits.find import EventMatch, find_event, leading_municipality, leading_roles
-from bot.registry_edits.values import (
+from bot.registry.edits.find import EventMatch, find_event, leading_municipality, leading_roles
+from bot.registry.edits.values import (
     ACTION_WORDS,
     CLEAR_WORDS,
     EditError,

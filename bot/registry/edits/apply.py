@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, overload
 from zoneinfo import ZoneInfo
 
-from bot.quality import Finding, check_registry
-from bot.registry_data import (
+from bot.registry.data import (
     EventRec,
     MunicipalityRec,
     PersonRec,
@@ -17,8 +16,8 @@ from bot.registry_data import (
     RegistryData,
     RoleTypeRec,
 )
-from bot.registry_edits.audit import Actor, EditRecord, record_edit
-from bot.registry_edits.changes import (
+from bot.registry.edits.audit import Actor, EditRecord, record_edit
+from bot.registry.edits.changes import (
     Edit,
     EmailEdit,
     EventEdit,
@@ -26,7 +25,8 @@ from bot.registry_edits.changes import (
     RoleEdit,
     changed_registry,
 )
-from bot.registry_edits.values import EditError, EventAction, describe_when
+from bot.registry.edits.values import EditError, EventAction, describe_when
+from bot.registry.quality import Finding, check_registry
 
 if TYPE_CHECKING:
     from bot.services import Services

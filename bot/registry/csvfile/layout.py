@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.registry_data import RegistryFileError
+from bot.registry.data import RegistryFileError
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 LIST_SEPARATOR = ";"

@@ -11,7 +11,7 @@ from sqlalchemy import String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Database, UTCDateTime
-from bot.registry_data import EventRec, MunicipalityRec, RegistryData
+from bot.registry.data import EventRec, MunicipalityRec, RegistryData
 from bot.textnorm import fold
 
 

@@ -18,7 +18,7 @@ from bot.calendar.dispatch import (
     send_invites,
 )
 from bot.calendar.feeds import UnknownFeed, feed_document, links_for, resolve_feed
-from bot.cli_support import open_services
+from bot.cli.support import open_services
 
 
 def cmd_ics(args: argparse.Namespace) -> int:

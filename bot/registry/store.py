@@ -14,19 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.models import (
-    Audience,
-    AudienceMember,
-    Event,
-    EventAudience,
-    MetaEntry,
-    Municipality,
-    Organisation,
-    Person,
-    Role,
-    RoleType,
-)
-from bot.registry_data import (
+from bot.registry.data import (
     AudienceRec,
     EventRec,
     MunicipalityRec,
@@ -37,6 +25,18 @@ from bot.registry_data import (
     RoleRec,
     RoleTypeRec,
     load_registry_file,
+)
+from bot.registry.tables import (
+    Audience,
+    AudienceMember,
+    Event,
+    EventAudience,
+    MetaEntry,
+    Municipality,
+    Organisation,
+    Person,
+    Role,
+    RoleType,
 )
 
 SCHEMA_VERSION = "1"

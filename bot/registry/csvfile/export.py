@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import fields, replace
 from datetime import date, datetime
 
-from bot.registry_csv.layout import BOM, COLUMNS, LIST_SEPARATOR, RegistryCsvError
-from bot.registry_csv.reader import parse_registry_csv
-from bot.registry_data import RegistryData
+from bot.registry.csvfile.layout import BOM, COLUMNS, LIST_SEPARATOR, RegistryCsvError
+from bot.registry.csvfile.reader import parse_registry_csv
+from bot.registry.data import RegistryData
 
 
 def export_registry_csv(data: RegistryData) -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli_support import open_services, print_json
-from bot.quality import SEVERITIES, Finding, check_registry, count_by_severity
-from bot.registry_csv import RegistryCsvError, export_registry_csv, read_registry_csv_file
-from bot.registry_data import RegistryData
+from bot.cli.support import open_services, print_json
+from bot.registry.csvfile import RegistryCsvError, export_registry_csv, read_registry_csv_file
+from bot.registry.data import RegistryData
+from bot.registry.quality import SEVERITIES, Finding, check_registry, count_by_severity
 
 _SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Info"}
 

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.quality import address_syntax_problem
-from bot.registry_data import EventRec
+from bot.registry.data import EventRec
+from bot.registry.quality import address_syntax_problem
 
 EventAction = Literal["date", "time", "place", "cancel", "restore"]
 

@@ -22,10 +22,10 @@ from bot.delivery.broadcast import (
 )
 from bot.delivery.models import EMAIL, TELEGRAM
 from bot.delivery.outbox import Progress
-from bot.registry_data import RegistryData
+from bot.registry.data import RegistryData
+from bot.registry.marks import MarkError, mark_done, resolve_target
 from bot.services import Services
 from bot.subscriptions import CHANNELS, Subscriptions, chat_subscriber, find_audience
-from schedules.marks import MarkError, mark_done, resolve_target
 
 _TEXT = {
     "coordinators_only": (

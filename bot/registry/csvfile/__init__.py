@@ -21,18 +21,18 @@ Import replaces the whole registry: the file is the registry, so export -> edit 
 round trip. It parses and checks every row first and raises `RegistryCsvError` listing every
 problem as "row N, field F: ..." (row 1 is the header, as a spreadsheet numbers them); nothing
 is written unless the whole file is sound. Data-quality problems inside a value (a space in an
-address) are not import errors: `bot.quality` reports them.
+address) are not import errors: `bot.registry.quality` reports them.
 """
 
-from bot.registry_csv.export import comparable, export_registry_csv
-from bot.registry_csv.layout import (
+from bot.registry.csvfile.export import comparable, export_registry_csv
+from bot.registry.csvfile.layout import (
     COLUMNS,
     MAX_IMPORT_BYTES,
     RECORD_FIELDS,
     CsvProblem,
     RegistryCsvError,
 )
-from bot.registry_csv.reader import parse_registry_csv, read_registry_csv_file
+from bot.registry.csvfile.reader import parse_registry_csv, read_registry_csv_file
 
 __all__ = [
     "COLUMNS",

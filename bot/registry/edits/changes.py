@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.registry_data import EventRec, PersonRec, RegistryData, RoleRec
-from bot.registry_edits.values import (
+from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec
+from bot.registry.edits.values import (
     ECHO_CHARS,
     MAX_NAME_CHARS,
     EditError,

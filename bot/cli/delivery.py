@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TextIO
 
-from bot.cli_support import open_services
+from bot.cli.support import open_services
 from bot.delivery.broadcast import (
     BroadcastRefused,
     BroadcastRequest,
@@ -35,10 +35,10 @@ from bot.delivery.outbox import Progress
 from bot.delivery.pacing import RealPacer
 from bot.delivery.recipients import Reach
 from bot.delivery.telegram import SendError, TelegramTransport
+from bot.registry.marks import MarkError, done_marks, mark_done, resolve_target, unmark_done
 from bot.services import Services
 from schedules.fire import current_rules
 from schedules.fire import reach_of as reminder_reach
-from schedules.marks import MarkError, done_marks, mark_done, resolve_target, unmark_done
 from schedules.plan import PlannedReminder, due_now, plan_reminders, upcoming
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.registry_data import EventRec, MunicipalityRec, RegistryData, RoleTypeRec
+from bot.registry.data import EventRec, MunicipalityRec, RegistryData, RoleTypeRec
 from bot.textnorm import fold
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.registry_csv.builder import Builder
-from bot.registry_csv.layout import (
+from bot.registry.csvfile.builder import Builder
+from bot.registry.csvfile.layout import (
     COLUMNS,
     LIST_SEPARATOR,
     MAX_IMPORT_BYTES,
@@ -19,7 +19,7 @@ from bot.registry_csv.layout import (
     CsvProblem,
     RegistryCsvError,
 )
-from bot.registry_data import RegistryData, reference_problems
+from bot.registry.data import RegistryData, reference_problems
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

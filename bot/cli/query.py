@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli_support import open_services, print_json
-from bot.events import event_json, format_event_line
+from bot.cli.support import open_services, print_json
+from bot.registry.events import event_json, format_event_line
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from bot.registry_data import EventRec, RegistryData
+from bot.registry.data import EventRec, RegistryData
 
 
 def iso(value: date | datetime | None) -> str | None:

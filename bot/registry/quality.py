@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.registry_data import PersonRec, RegistryData
+from bot.registry.data import PersonRec, RegistryData
 from bot.textnorm import fold
 
 Severity = Literal["error", "warning", "info"]

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 # subcommand -> "module:function"; the function takes the parsed Namespace, returns an exit code.
 COMMANDS = {
     "run": "bot.app:cmd_run",
-    "ask": "bot.cli_query:cmd_ask",
-    "events": "bot.cli_query:cmd_events",
-    "ics": "bot.cli_ics:cmd_ics",
-    "registry": "bot.cli_registry:cmd_registry",
-    "remind": "bot.cli_delivery:cmd_remind",
-    "broadcast": "bot.cli_delivery:cmd_broadcast",
+    "ask": "bot.cli.query:cmd_ask",
+    "events": "bot.cli.query:cmd_events",
+    "ics": "bot.cli.ics:cmd_ics",
+    "registry": "bot.cli.registry:cmd_registry",
+    "remind": "bot.cli.delivery:cmd_remind",
+    "broadcast": "bot.cli.delivery:cmd_broadcast",
 }
 
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     module_name, func_name = COMMANDS[args.command].split(":")
     from bot.config import ConfigError
-    from bot.registry_data import RegistryFileError
+    from bot.registry.data import RegistryFileError
 
     try:
         command = getattr(importlib.import_module(module_name), func_name)
