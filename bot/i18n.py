@@ -1,18 +1,96 @@
-"""Chat UI strings in English and Norwegian (bokmål), and how a user's language is chosen.
+"""Every word the bot says, in English, bokmål and nynorsk, and how a user's language is chosen.
 
-Answers to questions come from the answer engine in the question's language; these are the
-words around them: greetings, help, refusals and errors.
+Messages are GNU gettext catalogues, one per language, in `bot/locale/LANG/LC_MESSAGES/
+coordbot.po`; the English text in the code is the msgid. Call `gettext(lang, "...", **params)`
+and `ngettext(lang, "one ...", "{n} ...", n, **params)`; dates and lists go through
+`format_date`, `format_datetime` and `format_list` (Babel, CLDR data). The `.po` files are
+compiled when first used, so editing one needs no build step. Extraction (`make catalogues`)
+looks for the keywords `gettext:2` and `ngettext:2,3`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+import io
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-Lang = Literal["en", "nb"]
-LANGUAGES: tuple[Lang, ...] = ("en", "nb")
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
-# Telegram sends an IETF tag ("nb", "nn", "no", "en-GB"); every Norwegian one reads bokmål.
-_NORWEGIAN_TAGS = {"nb", "nn", "no"}
+Lang = Literal["en", "nb", "nn"]
+LANGUAGES: tuple[Lang, ...] = ("en", "nb", "nn")
+LOCALE_DIR = Path(__file__).with_name("locale")
+DOMAIN = "coordbot"
+
+# Telegram sends an IETF tag ("nb", "nn", "no", "en-GB"); "no" is written bokmål by most.
+_NORWEGIAN_TAGS = {"nb": "nb", "no": "nb", "nn": "nn"}
+
+
+@functools.cache
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalogue of `lang` (English and unknown languages: the msgids as they are)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
+    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if lang not in LANGUAGES or not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    # Fuzzy entries are drafts: like msgfmt, leave them out so the English shows instead.
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def gettext(lang: str, message: str, /, **params: object) -> str:
+    """`message` (English, the msgid) in `lang`, with `{name}` placeholders filled from params."""
+    text = translations(lang).gettext(message)
+    return text.format(**params) if params else text
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, /, **params: object) -> str:
+    """The form of a counted message for `n` in `lang`; `{n}` is filled in as well as params."""
+    text = translations(lang).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def babel_locale(lang: str) -> str:
+    """The CLDR locale for a reply language."""
+    return lang if lang in ("nb", "nn") else "en_GB"
+
+
+def format_date(value: date, lang: str, pattern: str = "long") -> str:
+    """A date as people write it: "21 February 2020", "21. februar 2020"."""
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, pattern, locale=babel_locale(lang))
+
+
+def format_datetime(
+    value: datetime, lang: str, pattern: str = "long", zone: tzinfo | None = None
+) -> str:
+    """A date and time in `lang`, shown in `zone` (the value's own zone when None)."""
+    from babel.dates import format_datetime as babel_format_datetime
+
+    return babel_format_datetime(
+        value, pattern, tzinfo=zone or value.tzinfo, locale=babel_locale(lang)
+    )
+
+
+def format_list(items: Sequence[str], lang: str, style: str = "standard") -> str:
+    """Items joined as the language does: "Asker, Bærum og Rana", "Asker, Bærum, and Rana"."""
+    from babel.lists import format_list as babel_format_list
+
+    if not items:
+        return ""
+    return babel_format_list(list(items), style=style, locale="en" if lang == "en" else lang)
+
 
 _STRINGS: dict[str, tuple[str, str]] = {
     # --- greeting and help ---------------------------------------------------------------
@@ -439,7 +517,7 @@ def language_from_tag(tag: str | None, default: Lang = "en") -> Lang:
         return default
     primary = tag.replace("_", "-").split("-")[0].split(".")[0].lower()
     if primary in _NORWEGIAN_TAGS:
-        return "nb"
+        return _NORWEGIAN_TAGS[primary]
     if primary in ("", "c", "posix"):
         return default
     return "en"
