@@ -26,7 +26,7 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "coordbot"
 
 # Telegram sends an IETF tag ("nb", "nn", "no", "en-GB"); "no" is written bokmål by most.
-_NORWEGIAN_TAGS = {"nb": "nb", "no": "nb", "nn": "nn"}
+_NORWEGIAN_TAGS = {"nb", "no", "nn"}
 
 
 @functools.cache
@@ -83,7 +83,9 @@ def format_datetime(
     )
 
 
-def format_list(items: Sequence[str], lang: str, style: str = "standard") -> str:
+def format_list(
+    items: Sequence[str], lang: str, style: Literal["standard", "or"] = "standard"
+) -> str:
     """Items joined as the language does: "Asker, Bærum og Rana", "Asker, Bærum, and Rana"."""
     from babel.lists import format_list as babel_format_list
 
@@ -507,7 +509,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
 def t(lang: str, key: str, /, **params: object) -> str:
     """The UI string `key` in `lang` (en or nb) with `params` filled in."""
     english, norwegian = _STRINGS[key]
-    template = norwegian if lang == "nb" else english
+    template = norwegian if lang in ("nb", "nn") else english
     return template.format(**params) if params else template
 
 
@@ -517,7 +519,7 @@ def language_from_tag(tag: str | None, default: Lang = "en") -> Lang:
         return default
     primary = tag.replace("_", "-").split("-")[0].split(".")[0].lower()
     if primary in _NORWEGIAN_TAGS:
-        return _NORWEGIAN_TAGS[primary]
+        return "nn" if primary == "nn" else "nb"
     if primary in ("", "c", "posix"):
         return default
     return "en"

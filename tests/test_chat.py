@@ -50,7 +50,7 @@ def test_every_command_is_described_in_both_languages() -> None:
 
 @pytest.mark.parametrize(
     ("tag", "lang"),
-    [("nb", "nb"), ("nn", "nb"), ("no", "nb"), ("nb_NO.UTF-8", "nb"), ("en-GB", "en"),
+    [("nb", "nb"), ("nn", "nn"), ("no", "nb"), ("nb_NO.UTF-8", "nb"), ("en-GB", "en"),
      ("de", "en"), ("C", "nb"), (None, "nb"), ("", "nb")],
 )  # fmt: skip
 def test_language_from_tag(tag: str | None, lang: str) -> None:

@@ -33,7 +33,7 @@ async def test_start_greets_in_the_users_language_and_publishes_menus(
     menus = {
         c.params.get("language_code"): c.params["commands"] for c in api.calls_to("setMyCommands")
     }
-    assert set(menus) == {None, "nb"}
+    assert set(menus) == {None, "nb", "nn"}
     names = [c["command"] for c in menus[None]]
     assert names == [
         "start",
