@@ -153,8 +153,8 @@ def _update(db: Database, telegram_user_id: int, **changes: object) -> ChatUserV
 
 
 def set_language(db: Database, telegram_user_id: int, language: str | None) -> ChatUserView | None:
-    """Store a user's reply language (en, nb, or None for the question's own language)."""
-    if language not in (None, "en", "nb"):
+    """Store a user's reply language (en, nb, nn, or None for the question's own language)."""
+    if language not in (None, "en", "nb", "nn"):
         raise ValueError(f"unsupported language {language!r}")
     return _update(db, telegram_user_id, language=language)
 

@@ -226,5 +226,5 @@ def _validate(config: Config) -> None:
         raise ConfigError("email.security must be starttls, tls or none")
     if config.bot.directory_access not in ("open", "known"):
         raise ConfigError("bot.directory_access must be open or known")
-    if config.bot.default_language not in ("en", "nb"):
-        raise ConfigError("bot.default_language must be en or nb")
+    if config.bot.default_language not in ("en", "nb", "nn"):
+        raise ConfigError("bot.default_language must be en, nb or nn")

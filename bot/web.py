@@ -110,8 +110,8 @@ class CalendarServer:
 
     async def _feed(self, request: web.Request, name: str) -> web.StreamResponse:
         lang = request.query.get("lang") or self._services.config.bot.default_language
-        if lang not in ("en", "nb"):
-            return web.Response(status=400, text="lang must be en or nb\n")
+        if lang not in ("en", "nb", "nn"):
+            return web.Response(status=400, text="lang must be en, nb or nn\n")
         try:
             # The registry read touches the database: keep it off the event loop.
             document, etag = await asyncio.to_thread(self._document, name, lang)

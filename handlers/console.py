@@ -18,7 +18,7 @@ from typing import TextIO
 
 from bot.chat import ChatService, Reply, Sender
 from bot.chat.reply import Line
-from bot.i18n import t
+from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,13 @@ class ConsoleChat:
     async def start(self) -> None:
         """Print the hint and greeting, then listen for lines."""
         self._loop = asyncio.get_running_loop()
-        self._write(t(self._chat.language_of(self._sender), "console_hint") + "\n\n")
+        self._write(
+            gettext(
+                self._chat.language_of(self._sender),
+                "No Telegram token set: chatting here on the console. Set COORDBOT_TELEGRAM_TOKEN to connect to Telegram. Ctrl-D ends.",
+            )
+            + "\n\n"
+        )
         self._show(self._chat.command(self._sender, "start", ""))
         self._write(PROMPT)
         try:
@@ -175,7 +181,7 @@ class ConsoleChat:
         lines = [self._render(line) for line in reply.lines]
         self._choices = [choice.id for choice in reply.choices]
         if reply.choices:
-            lines.append(t(reply.lang, "choose_number"))
+            lines.append(gettext(reply.lang, "Type a number to choose:"))
             lines += [f"  {n}. {choice.label}" for n, choice in enumerate(reply.choices, 1)]
         self._write("\n".join(lines) + "\n")
 

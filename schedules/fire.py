@@ -17,6 +17,7 @@ from bot.delivery.models import EMAIL, PENDING, TELEGRAM, OutboxMessage
 from bot.delivery.outbox import NewMessage
 from bot.delivery.recipients import Reach, Recipient, resolve
 from bot.delivery.render import email_message, telegram_html
+from bot.i18n import format_list, gettext, reply_language
 from bot.mail import HeaderValueError
 from bot.registry.data import RegistryData
 from bot.registry.events import format_event_line
@@ -28,31 +29,6 @@ from schedules.rules import ReminderRules, rules_from_config
 
 DONE_CALLBACK = "rdone:"
 _CALLBACK_LIMIT = 64
-
-_TEXT = {
-    "reminder": ("Reminder", "Påminnelse"),
-    "not_done": ("Not yet reported done: {places}", "Ikke meldt ferdig ennå: {places}"),
-    "late": (
-        "Late: this reminder was due {due}.",
-        "Forsinket: denne påminnelsen skulle kommet {due}.",
-    ),
-    "button": ("✅ {place}: done", "✅ {place}: ferdig"),
-    "email_done": (
-        "When {places} has met the deadline, press the button in the Telegram reminder or "
-        "tell the programme's coordinator.",
-        "Når {places} har nådd fristen, trykk på knappen i påminnelsen på Telegram eller si "
-        "fra til koordinatoren.",
-    ),
-    "footer": (
-        "You get this reminder as a member of {audience}.",
-        "Du får denne påminnelsen som medlem av {audience}.",
-    ),
-}
-
-
-def _t(key: str, lang: str, **params: str) -> str:
-    english, norwegian = _TEXT[key]
-    return (norwegian if lang == "nb" else english).format(**params)
 
 
 def current_rules(services: Services) -> ReminderRules:
@@ -109,17 +85,18 @@ def render(
 ) -> NewMessage:
     """The outbox row of one reminder for one recipient on one channel."""
     data = services.registry.snapshot()
-    lang = "nb" if recipient.lang == "nb" else "en"
+    lang = reply_language(recipient.lang)
     zone = services.zone
     event = reminder.event
     place_keys = _places_of(reminder, recipient, data)
-    place_names = ", ".join(data.municipality_by_key[k].name for k in place_keys)
+    place_names = format_list([data.municipality_by_key[k].name for k in place_keys], lang)
     lines = [format_event_line(event, data, lang)]
     if place_names:
-        lines.append(_t("not_done", lang, places=place_names))
+        lines.append(gettext(lang, "Not yet reported done: {places}", places=place_names))
     if late:
-        lines.append(_t("late", lang, due=reminder.due.astimezone(zone).strftime("%Y-%m-%d %H:%M")))
-    heading = f"⏰ {_t('reminder', lang)} ({reminder.lead.label(lang)})"
+        due = reminder.due.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        lines.append(gettext(lang, "Late: this reminder was due {due}.", due=due))
+    heading = f"⏰ {gettext(lang, 'Reminder')} ({reminder.lead.label(lang)})"
     options: dict[str, Any] = {}
     if recipient.channel == TELEGRAM:
         body = telegram_html(heading, lines).encode("utf-8")
@@ -128,7 +105,7 @@ def render(
         for key in place_keys:
             callback = f"{DONE_CALLBACK}{event.key}:{key}"
             if len(callback.encode()) <= _CALLBACK_LIMIT:  # Telegram's limit for callback data
-                label = _t("button", lang, place=data.municipality_by_key[key].name)
+                label = gettext(lang, "✅ {place}: done", place=data.municipality_by_key[key].name)
                 buttons.append([{"text": label, "callback_data": callback}])
         if buttons:
             options["reply_markup"] = {"inline_keyboard": buttons}
@@ -136,17 +113,29 @@ def render(
         audience = data.audience_by_key.get(reminder.audience or "")
         text_lines = [heading, "", *lines]
         if place_names:
-            text_lines += ["", _t("email_done", lang, places=place_names)]
+            text_lines += [
+                "",
+                gettext(
+                    lang,
+                    "When {places} has met the deadline, press the button in the Telegram reminder or tell the programme's coordinator.",
+                    places=place_names,
+                ),
+            ]
         url = None
         if audience is not None:
             url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
-            text_lines += ["", "-- ", _t("footer", lang, audience=audience.name(lang)), url]
+            footer = gettext(
+                lang,
+                "You get this reminder as a member of {audience}.",
+                audience=audience.name(lang),
+            )
+            text_lines += ["", "-- ", footer, url]
         when = event.start_date.isoformat()
         body = email_message(
             services.config.email,
             to_name=recipient.name,
             to_address=recipient.address,
-            subject=f"{_t('reminder', lang)}: {event.title(lang)} ({when})",
+            subject=f"{gettext(lang, 'Reminder')}: {event.title(lang)} ({when})",
             text="\n".join(text_lines) + "\n",
             now=services.clock.now(),
             unsubscribe_url=url,

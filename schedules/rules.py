@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, RemindersConfig
+from bot.i18n import gettext, ngettext
 from bot.registry.data import EVENT_KINDS, EventRec
 
 _LEAD = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhm])(?:@(\d{1,2}):(\d{2}))?$")
@@ -29,21 +30,19 @@ class LeadTime:
     before: timedelta | None = None
 
     def label(self, lang: str = "en") -> str:
-        """Human words: "14 days before", "the day itself", "2 hours before"."""
-        nb = lang == "nb"
+        """Human words: "14 days before", "the day itself", "1 hour before"."""
         if self.days is not None:
             when = f" {self.at:%H:%M}" if self.at else ""
             if self.days == 0:
-                return ("samme dag" if nb else "the day itself") + when
+                return gettext(lang, "the day itself") + when
             if self.days == 1:
-                return ("dagen før" if nb else "the day before") + when
-            return (f"{self.days} dager før" if nb else f"{self.days} days before") + when
+                return gettext(lang, "the day before") + when
+            return ngettext(lang, "{n} day before", "{n} days before", self.days) + when
         assert self.before is not None
         minutes = int(self.before.total_seconds() // 60)
         if minutes % 60 == 0:
-            hours = minutes // 60
-            return f"{hours} timer før" if nb else f"{hours} hour{'s' if hours != 1 else ''} before"
-        return f"{minutes} minutter før" if nb else f"{minutes} minutes before"
+            return ngettext(lang, "{n} hour before", "{n} hours before", minutes // 60)
+        return ngettext(lang, "{n} minute before", "{n} minutes before", minutes)
 
     def due(self, event: EventRec, zone: ZoneInfo, morning: time) -> datetime:
         """When this reminder for `event` goes out (aware, in `zone`)."""

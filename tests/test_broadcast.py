@@ -256,6 +256,7 @@ def test_cli_leaves_what_an_outage_kept_back_for_coordbot_run(
     assert code == 0, err
     expected = len(_members_with_good_addresses(services, "network"))
     assert "0 sent, 0 failed" in out and f"{expected} still queued" in out
-    assert f"{expected} message(s) will be retried by `coordbot run`." in out
+    noun = "message" if expected == 1 else "messages"
+    assert f"{expected} {noun} will be retried by `coordbot run`." in out
     assert services.outbox.progress(source_of(1)).counts == {"pending": expected}
     assert smtp.messages == []

@@ -73,7 +73,7 @@ async def test_coordinator_broadcast_preview_send_progress_and_report(
         ),
     )
     text = str(preview.params["text"])
-    assert text.startswith("Broadcast to Network of Excellence on telegram: 1 message(s);")
+    assert text.startswith("Broadcast to Network of Excellence on telegram: 1 message;")
     assert "Møtet flyttes til <b>10:00</b> & lunsj" in text  # shown as typed (plain text)
     buttons = preview.params["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in buttons] == ["bc:send:1", "bc:cancel:1"]

@@ -133,13 +133,19 @@ async def test_lang_is_stored_and_passed_to_the_engine(
     api: BotApiStandIn, bot: TelegramChat, engine: ScriptedEngine, tg_services: Services
 ) -> None:
     [usage] = texts(await exchange(api, message_update(USER, "/lang klingon")))
-    assert "/lang en or /lang nb" in usage
+    assert "/lang en, /lang nb (bokmål) or /lang nn (nynorsk)" in usage
     [done] = texts(await exchange(api, message_update(USER, "/lang nb")))
     assert done == "Jeg svarer på norsk."
     await exchange(api, message_update(USER, "hvem er datakontakt i Bodø?"))
     assert engine.asked[-1] == ("hvem er datakontakt i Bodø?", "nb")
     [help_text] = texts(await exchange(api, message_update(USER, "/help", language_code="en")))
     assert help_text.startswith("Spør meg")
+    [done] = texts(await exchange(api, message_update(USER, "/lang nynorsk")))
+    assert done == "Eg svarar på nynorsk."
+    await exchange(api, message_update(USER, "kven er datakontakt i Bodø?"))
+    assert engine.asked[-1] == ("kven er datakontakt i Bodø?", "nn")
+    [help_text] = texts(await exchange(api, message_update(USER, "/help", language_code="en")))
+    assert help_text.startswith("Spør meg kven du skal kontakte")
 
 
 async def test_clarify_offers_buttons_and_a_press_asks_that(

@@ -1,4 +1,4 @@
-"""The answer engine: a question in English or Norwegian bokmål -> an Answer from the registry.
+"""The answer engine: a question in English, bokmål or nynorsk -> an Answer from the registry.
 
 Status: `answer` when the question's fact was found; `clarify` when a name is a near miss or
 fits several people (suggestions hold ready-to-send questions); `not_found` otherwise, with a
@@ -30,6 +30,7 @@ from bot.answering.reply import Context
 from bot.answering.resolve import Mentions, resolve
 from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
+from bot.i18n import LANGUAGES, reply_language
 from bot.registry.data import RegistryData
 from bot.textnorm import strip_controls
 
@@ -68,7 +69,7 @@ class AnswerEngine:
     ) -> None:
         self._registry = registry
         self._clock = clock
-        self._default_lang = "nb" if default_lang == "nb" else "en"
+        self._default_lang: Lang = reply_language(default_lang)
         self._places_file = places_file
         self._names_file = names_file
         self._lock = threading.Lock()
@@ -92,7 +93,7 @@ class AnswerEngine:
 
     def ask(self, question: str, lang: str | None = None) -> Answer:
         """Answer one question; never raises on any text."""
-        forced = lang if lang in ("en", "nb") else None
+        forced = lang if lang in LANGUAGES else None
         text = strip_controls(question if isinstance(question, str) else str(question)).strip()
         try:
             return self._answer(text, forced)
@@ -100,7 +101,7 @@ class AnswerEngine:
             # A bug must reach the person asking neither as a traceback nor as silence; it is
             # logged with the question so it can be fixed (the tests fail on this reply).
             log.exception("answering %r failed", text[:200])
-            reply_lang: Lang = "nb" if (forced or self._default_lang) == "nb" else "en"
+            reply_lang = reply_language(forced or self._default_lang)
             return Answer("not_found", reply_lang, render.msg(reply_lang, "failed"))
 
     def _answer(self, text: str, forced: str | None) -> Answer:

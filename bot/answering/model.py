@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["answer", "clarify", "not_found"]
-Lang = Literal["en", "nb"]
+Lang = Literal["en", "nb", "nn"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Reply phrasing in English and Norwegian bokmål: dates, contacts, events and messages."""
+"""Reply phrasing (English, bokmål, nynorsk through bot.i18n): dates, contacts, events and
+messages."""
 
 from __future__ import annotations
 
@@ -7,128 +8,62 @@ from datetime import date, datetime
 from bot.answering.index import Holding, Index
 from bot.answering.model import ContactView, EventView
 from bot.answering.text import fold_words
-from bot.registry.data import EventRec, MunicipalityRec
+from bot.i18n import N_, format_date, format_list, gettext
+from bot.registry.data import NORWEGIAN, EventRec, MunicipalityRec
 from bot.registry.events import iso
 
-_MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-           "oktober", "november", "desember"),
-}  # fmt: skip
-
-MESSAGES = {
-    "en": {
-        "hint": (
-            "I can tell you who holds a role (\u201cwho is {place}'s data contact?\u201d), who "
-            "someone is (\u201cwho is {person}?\u201d) and when things happen (\u201cwhen is the "
-            "next meeting?\u201d, \u201cwhat happens on {day}?\u201d, \u201cwhat is next?\u201d)."
-        ),
-        "no_answer": "I found no answer to that.",
-        "empty": "Please ask a question.",
-        "greeting": "Hello!",
-        "too_long": (
-            "That question is too long ({length} characters). Please ask one short question "
-            "(at most {limit} characters)."
-        ),
-        "role_one_place": "{place}'s {role} is {contact}.",
-        "role_one": "The {role} is {contact}.",
-        "role_many_place": "{Role} in {place} ({count}):",
-        "role_many": "{Role} ({count}):",
-        "holders_many": "Matching contacts ({count}):",
-        "role_none_place": "{place} has no registered {role}.",
-        "role_none": "Nobody is registered as {role}.",
-        "referral": "The {role} can help: {contact}.",
-        "person_roles": "{contact}:",
-        "same_role": "Same role: {contact}.",
-        "clarify_people": "Several people match \u201c{name}\u201d. Did you mean one of these?",
-        "unknown_person": "Nobody called {name} is registered.",
-        "did_you_mean": "Did you mean {options}?",
-        "not_registered_place": "{place} is not in the programme.",
-        "registered_places": "Registered municipalities: {places}.",
-        "no_places": "No municipalities are registered yet.",
-        "failed": "Sorry, something went wrong while answering that. The error has been logged.",
-        "near_miss": "I don't know \u201c{word}\u201d.",
-        "place_people": "{place} is in the programme. Contacts:",
-        "place_nobody": "{place} is in the programme, but no contacts are registered there yet.",
-        "body_people": "{body} ({count}):",
-        "body_nobody": "Nobody is registered for {body}.",
-        "municipalities": "Municipalities in the programme ({count}): {places}.",
-        "municipalities_in": "Municipalities in {body} ({count}): {places}.",
-        "on_day": "On {day}:",
-        "in_range": "From {first} to {last}:",
-        "nothing_on_day": "Nothing is registered for {day}.",
-        "nothing_in_range": "Nothing is registered from {first} to {last}.",
-        "after_that": "The next item after that:",
-        "next_on": "Next, on {day}:",
-        "nothing_next": "Nothing is scheduled after {day}.",
-        "events_found": "Matching events and deadlines:",
-        "no_event": "I found no event or deadline matching that.",
-        "upcoming": "Coming up:",
-        "event_contacts": "For \u201c{title}\u201d ({day}), contact:",
-        "no_email": "no e-mail address registered",
-        "bad_email": " (address as printed; looks invalid)",
-        "and_more": "\u2026 and {count} more.",
-        "and": "and",
-        "or": "or",
-        "at_time": "{day} at {time}",
-        "cancelled": "cancelled",
-    },
-    "nb": {
-        "hint": (
-            "Jeg kan svare på hvem som har en rolle («hvem er datakontakt i {place}?»), hvem "
-            "noen er («hvem er {person}?») og når ting skjer («når er neste møte?», «hva skjer "
-            "{day}?», «hva skjer nå?»)."
-        ),
-        "no_answer": "Det fant jeg ikke noe svar på.",
-        "empty": "Still meg gjerne et spørsmål.",
-        "greeting": "Hei!",
-        "too_long": (
-            "Spørsmålet er for langt ({length} tegn). Still ett kort spørsmål (høyst {limit} tegn)."
-        ),
-        "role_one_place": "{Role} i {place} er {contact}.",
-        "role_one": "{Role} er {contact}.",
-        "role_many_place": "{Role} i {place} ({count}):",
-        "role_many": "{Role} ({count}):",
-        "holders_many": "Kontakter som passer ({count}):",
-        "role_none_place": "{place} har ingen registrert {role}.",
-        "role_none": "Ingen er registrert som {role}.",
-        "referral": "{Role} kan hjelpe: {contact}.",
-        "person_roles": "{contact}:",
-        "same_role": "Samme rolle: {contact}.",
-        "clarify_people": "Flere personer passer til «{name}». Mente du en av disse?",
-        "unknown_person": "Ingen ved navn {name} er registrert.",
-        "did_you_mean": "Mente du {options}?",
-        "not_registered_place": "{place} er ikke med i programmet.",
-        "registered_places": "Registrerte kommuner: {places}.",
-        "no_places": "Ingen kommuner er registrert ennå.",
-        "failed": "Beklager, noe gikk galt da jeg skulle svare på det. Feilen er logget.",
-        "near_miss": "Jeg kjenner ikke «{word}».",
-        "place_people": "{place} er med i programmet. Kontakter:",
-        "place_nobody": "{place} er med i programmet, men ingen kontakter er registrert der ennå.",
-        "body_people": "{body} ({count}):",
-        "body_nobody": "Ingen er registrert for {body}.",
-        "municipalities": "Kommuner i programmet ({count}): {places}.",
-        "municipalities_in": "Kommuner i {body} ({count}): {places}.",
-        "on_day": "{Day}:",
-        "in_range": "Fra {first} til {last}:",
-        "nothing_on_day": "Ingenting er registrert {day}.",
-        "nothing_in_range": "Ingenting er registrert fra {first} til {last}.",
-        "after_that": "Det neste etter det:",
-        "next_on": "Neste, {day}:",
-        "nothing_next": "Ingenting er planlagt etter {day}.",
-        "events_found": "Hendelser og frister som passer:",
-        "no_event": "Jeg fant ingen hendelse eller frist som passer.",
-        "upcoming": "Neste:",
-        "event_contacts": "Om «{title}» ({day}), kontakt:",
-        "no_email": "ingen e-postadresse registrert",
-        "bad_email": " (adressen slik den er trykt; ser ugyldig ut)",
-        "and_more": "… og {count} til.",
-        "and": "og",
-        "or": "eller",
-        "at_time": "{day} kl. {time}",
-        "cancelled": "avlyst",
-    },
+# The engine's messages by key, English msgids (translations: bot/locale); `{Name}` in a
+# translation is the value of `{name}` with a capital first letter.
+MESSAGES: dict[str, str] = {
+    "hint": N_(
+        "I can tell you who holds a role (“who is {place}'s data contact?”), who someone is (“who is {person}?”) and when things happen (“when is the next meeting?”, “what happens on {day}?”, “what is next?”)."
+    ),
+    "no_answer": N_("I found no answer to that."),
+    "empty": N_("Please ask a question."),
+    "greeting": N_("Hello!"),
+    "too_long": N_(
+        "That question is too long ({length} characters). Please ask one short question (at most {limit} characters)."
+    ),
+    "role_one_place": N_("{place}'s {role} is {contact}."),
+    "role_one": N_("The {role} is {contact}."),
+    "role_many_place": N_("{Role} in {place} ({count}):"),
+    "role_many": N_("{Role} ({count}):"),
+    "holders_many": N_("Matching contacts ({count}):"),
+    "role_none_place": N_("{place} has no registered {role}."),
+    "role_none": N_("Nobody is registered as {role}."),
+    "referral": N_("The {role} can help: {contact}."),
+    "person_roles": N_("{contact}:"),
+    "same_role": N_("Same role: {contact}."),
+    "clarify_people": N_("Several people match “{name}”. Did you mean one of these?"),
+    "unknown_person": N_("Nobody called {name} is registered."),
+    "did_you_mean": N_("Did you mean {options}?"),
+    "not_registered_place": N_("{place} is not in the programme."),
+    "registered_places": N_("Registered municipalities: {places}."),
+    "no_places": N_("No municipalities are registered yet."),
+    "failed": N_("Sorry, something went wrong while answering that. The error has been logged."),
+    "near_miss": N_("I don't know “{word}”."),
+    "place_people": N_("{place} is in the programme. Contacts:"),
+    "place_nobody": N_("{place} is in the programme, but no contacts are registered there yet."),
+    "body_people": N_("{body} ({count}):"),
+    "body_nobody": N_("Nobody is registered for {body}."),
+    "municipalities": N_("Municipalities in the programme ({count}): {places}."),
+    "municipalities_in": N_("Municipalities in {body} ({count}): {places}."),
+    "on_day": N_("On {day}:"),
+    "in_range": N_("From {first} to {last}:"),
+    "nothing_on_day": N_("Nothing is registered for {day}."),
+    "nothing_in_range": N_("Nothing is registered from {first} to {last}."),
+    "after_that": N_("The next item after that:"),
+    "next_on": N_("Next, on {day}:"),
+    "nothing_next": N_("Nothing is scheduled after {day}."),
+    "events_found": N_("Matching events and deadlines:"),
+    "no_event": N_("I found no event or deadline matching that."),
+    "upcoming": N_("Coming up:"),
+    "event_contacts": N_("For “{title}” ({day}), contact:"),
+    "no_email": N_("no e-mail address registered"),
+    "bad_email": N_(" (address as printed; looks invalid)"),
+    "and_more": N_("… and {count} more."),
+    "at_time": N_("{day} at {time}"),
+    "cancelled": N_("cancelled"),
 }
 
 MAX_LISTED = 25
@@ -137,7 +72,7 @@ MAX_LISTED = 25
 def msg(lang: str, key: str, **values: object) -> str:
     """One message in `lang`; `{Name}` placeholders get the value with a capital first letter."""
     caps = {k[0].upper() + k[1:]: _cap(str(v)) for k, v in values.items()}
-    return MESSAGES[lang][key].format(**values, **caps)
+    return gettext(lang, MESSAGES[key], **values, **caps)
 
 
 def _cap(text: str) -> str:
@@ -145,15 +80,15 @@ def _cap(text: str) -> str:
 
 
 def fmt_date(day: date, lang: str) -> str:
-    """'21 February 2020' / '21. februar 2020'."""
-    month = _MONTHS[lang][day.month - 1]
-    return f"{day.day}. {month} {day.year}" if lang == "nb" else f"{day.day} {month} {day.year}"
+    """'21 February 2020' / '21. februar 2020' (Babel's long date)."""
+    return format_date(day, lang)
 
 
 def fmt_when(ev: EventRec, lang: str) -> str:
     """When an event happens: a date, a date range, or a date and time."""
     if isinstance(ev.start, datetime):
-        clock = ev.start.strftime("%H.%M" if lang == "nb" else "%H:%M")
+        # Norwegian writes the time "kl. 10.00" (CLDR's short time has a colon).
+        clock = ev.start.strftime("%H.%M" if lang in NORWEGIAN else "%H:%M")
         return msg(lang, "at_time", day=fmt_date(ev.start.date(), lang), time=clock)
     if ev.end_date != ev.start_date:
         return f"{fmt_date(ev.start_date, lang)} \u2013 {fmt_date(ev.end_date, lang)}"
@@ -161,10 +96,8 @@ def fmt_when(ev: EventRec, lang: str) -> str:
 
 
 def join_words(items: list[str], lang: str, word: str = "or") -> str:
-    """'a, b or c' / 'a, b eller c'."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {msg(lang, word)} {items[-1]}"
+    """'a, b, or c' / 'a, b eller c' (Babel's list patterns; word "and" or "or")."""
+    return format_list(items, lang, style="or" if word == "or" else "standard")
 
 
 def bullets(lines: list[str], lang: str) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from icalendar import Calendar, vDuration
 
 from bot.calendar.identity import PRODID, feed_uid
-from bot.calendar.texts import label
+from bot.calendar.texts import programme_name
 from bot.calendar.vevent import add_timezones, event_component
 from bot.config import CalendarConfig, ConfigError
 from bot.registry.data import EventRec, RegistryData
@@ -53,7 +53,7 @@ class FeedLink:
 
 def feed_specs(data: RegistryData, lang: str) -> list[FeedSpec]:
     """Every feed: the programme, then each audience, then each municipality."""
-    specs = [FeedSpec(PROGRAMME_FEED, "programme", None, label(lang, "programme"))]
+    specs = [FeedSpec(PROGRAMME_FEED, "programme", None, programme_name(lang))]
     specs += [
         FeedSpec(f"audience-{a.key}", "audience", a.key, a.name(lang)) for a in data.audiences
     ]

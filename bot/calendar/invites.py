@@ -19,13 +19,14 @@ from typing import Literal
 from icalendar import Calendar, vCalAddress
 
 from bot.calendar.identity import PRODID
-from bot.calendar.texts import format_when, label
+from bot.calendar.texts import contacts_heading, format_when
 from bot.calendar.vevent import (
     add_timezones,
     calendar_param,
     event_component,
     event_contacts,
 )
+from bot.i18n import gettext
 from bot.mail import check_address, header_text, mailbox
 from bot.registry.data import EventRec, RegistryData
 
@@ -110,7 +111,7 @@ def build_invite(
     title = header_text(ev.title(lang), f"title of event {ev.key}")
     when = format_when(ev.start, ev.end, lang, short=True)
     kind = "cancel" if method == "CANCEL" else ("update" if update else "invite")
-    subject = header_text(label(lang, f"{kind}_subject").format(title=title, when=when), "subject")
+    subject = header_text(_subject(kind, lang, title=title, when=when), "subject")
 
     ics = invite_calendar(data, ev, invitee, organizer, method=method, now=now, lang=lang)
     ics_bytes = ics.to_ical()
@@ -144,11 +145,16 @@ def build_invite(
 
 def _bodies(data: RegistryData, ev: EventRec, lang: str, kind: str) -> tuple[str, str]:
     title = ev.title(lang)
-    intro = label(lang, f"{kind}_intro").format(title=title)
-    outro = label(lang, "cancel_outro" if kind == "cancel" else "invite_outro")
-    facts = [(label(lang, "when"), format_when(ev.start, ev.end, lang))]
+    intro = _intro(kind, lang, title=title)
+    if kind == "cancel":
+        outro = gettext(
+            lang, "Your calendar program can remove the event using the attached update."
+        )
+    else:
+        outro = gettext(lang, "The invitation is attached: accept or decline it in your calendar.")
+    facts = [(gettext(lang, "When"), format_when(ev.start, ev.end, lang))]
     if ev.location:
-        facts.append((label(lang, "where"), ev.location))
+        facts.append((gettext(lang, "Where"), ev.location))
     contacts = [c.line(data, lang) for c in event_contacts(data, ev)]
     description = ev.description(lang)
 
@@ -157,7 +163,7 @@ def _bodies(data: RegistryData, ev: EventRec, lang: str, kind: str) -> tuple[str
     if description:
         lines += ["", description]
     if contacts:
-        lines += ["", label(lang, "contact" if len(contacts) == 1 else "contacts") + ":"]
+        lines += ["", contacts_heading(len(contacts), lang) + ":"]
         lines += [f"- {c}" for c in contacts]
     lines += ["", outro, ""]
     plain = "\n".join(lines)
@@ -169,7 +175,7 @@ def _bodies(data: RegistryData, ev: EventRec, lang: str, kind: str) -> tuple[str
     if description:
         parts.append("<p>" + esc(description).replace("\n", "<br>") + "</p>")
     if contacts:
-        heading = label(lang, "contact" if len(contacts) == 1 else "contacts")
+        heading = contacts_heading(len(contacts), lang)
         items = "".join(f"<li>{esc(c)}</li>" for c in contacts)
         parts.append(f"<p>{esc(heading)}:</p><ul>{items}</ul>")
     parts.append(f"<p>{esc(outro)}</p>")
@@ -178,6 +184,26 @@ def _bodies(data: RegistryData, ev: EventRec, lang: str, kind: str) -> tuple[str
         f"<title>{esc(title)}</title></head><body>" + "\n".join(parts) + "</body></html>\n"
     )
     return plain, rich
+
+
+def _subject(kind: str, lang: str, *, title: str, when: str) -> str:
+    if kind == "cancel":
+        return gettext(lang, "Cancelled: {title} ({when})", title=title, when=when)
+    if kind == "update":
+        return gettext(lang, "Updated invitation: {title} ({when})", title=title, when=when)
+    return gettext(lang, "Invitation: {title} ({when})", title=title, when=when)
+
+
+def _intro(kind: str, lang: str, *, title: str) -> str:
+    if kind == "cancel":
+        return gettext(lang, "{title} has been cancelled.", title=title)
+    if kind == "update":
+        return gettext(
+            lang,
+            "The invitation to {title} has changed; the details below are current.",
+            title=title,
+        )
+    return gettext(lang, "You are invited to {title}.", title=title)
 
 
 def _id_part(ev: EventRec) -> str:

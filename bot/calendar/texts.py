@@ -1,101 +1,33 @@
-"""Words and date formats of calendar texts (feeds, invites) in English and Norwegian."""
+"""Words and date formats of calendar texts (feeds, invites), through the catalogues."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "nb": [
-        "januar",
-        "februar",
-        "mars",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-    ],
-}
-_WEEKDAYS = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "nb": ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
-}
+from bot.i18n import N_, format_date, gettext, ngettext
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "contact": "Contact",
-        "contacts": "Contacts",
-        "when": "When",
-        "where": "Where",
-        "all_day": "all day",
-        "cancelled": "CANCELLED",
-        "invite_subject": "Invitation: {title} ({when})",
-        "update_subject": "Updated invitation: {title} ({when})",
-        "cancel_subject": "Cancelled: {title} ({when})",
-        "invite_intro": "You are invited to {title}.",
-        "update_intro": "The invitation to {title} has changed; the details below are current.",
-        "cancel_intro": "{title} has been cancelled.",
-        "invite_outro": "The invitation is attached: accept or decline it in your calendar.",
-        "cancel_outro": "Your calendar program can remove the event using the attached update.",
-        "programme": "Bærekraftsløftet, all events",
-        "kind_meeting": "meeting",
-        "kind_deadline": "deadline",
-        "kind_milestone": "milestone",
-    },
-    "nb": {
-        "contact": "Kontakt",
-        "contacts": "Kontakter",
-        "when": "Når",
-        "where": "Hvor",
-        "all_day": "hele dagen",
-        "cancelled": "AVLYST",
-        "invite_subject": "Invitasjon: {title} ({when})",
-        "update_subject": "Oppdatert invitasjon: {title} ({when})",
-        "cancel_subject": "Avlyst: {title} ({when})",
-        "invite_intro": "Du er invitert til {title}.",
-        "update_intro": "Invitasjonen til {title} er endret; opplysningene under gjelder.",
-        "cancel_intro": "{title} er avlyst.",
-        "invite_outro": "Invitasjonen ligger ved: svar ja eller nei i kalenderen din.",
-        "cancel_outro": "Kalenderprogrammet ditt kan fjerne hendelsen med oppdateringen som ligger ved.",
-        "programme": "Bærekraftsløftet, alle hendelser",
-        "kind_meeting": "møte",
-        "kind_deadline": "frist",
-        "kind_milestone": "milepæl",
-    },
-}
+# Calendar categories by event kind (English msgids).
+_KINDS = {"meeting": N_("meeting"), "deadline": N_("deadline"), "milestone": N_("milestone")}
 
 
-def label(lang: str, key: str) -> str:
-    """The text `key` in `lang` (falling back to English)."""
-    return LABELS.get(lang, LABELS["en"])[key]
+def kind_name(kind: str, lang: str) -> str:
+    """An event kind as a word: 'meeting' / 'møte' (an unknown kind as it is)."""
+    return gettext(lang, _KINDS[kind]) if kind in _KINDS else kind
+
+
+def contacts_heading(count: int, lang: str) -> str:
+    """'Contact' or 'Contacts' over the list of an event's `count` contacts."""
+    return ngettext(lang, "Contact", "Contacts", count)
+
+
+def programme_name(lang: str) -> str:
+    """The programme-wide feed's title."""
+    return gettext(lang, "Bærekraftsløftet, all events")
 
 
 def format_day(day: date, lang: str) -> str:
-    """'Friday 21 February 2020' / 'fredag 21. februar 2020'."""
-    lang = lang if lang in _MONTHS else "en"
-    weekday = _WEEKDAYS[lang][day.weekday()]
-    month = _MONTHS[lang][day.month - 1]
-    if lang == "nb":
-        return f"{weekday} {day.day}. {month} {day.year}"
-    return f"{weekday} {day.day} {month} {day.year}"
+    """'Friday, 21 February 2020' / 'fredag 21. februar 2020' (Babel's full date)."""
+    return format_date(day, lang, "full")
 
 
 def format_when(
@@ -117,5 +49,5 @@ def format_when(
     if short:
         return start.isoformat() if last == start else f"{start.isoformat()}..{last.isoformat()}"
     if last == start:
-        return f"{format_day(start, lang)}, {label(lang, 'all_day')}"
+        return gettext(lang, "{day}, all day", day=format_day(start, lang))
     return f"{format_day(start, lang)} - {format_day(last, lang)}"

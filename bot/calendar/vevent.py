@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event
 
 from bot.calendar.identity import event_uid
-from bot.calendar.texts import label
+from bot.calendar.texts import contacts_heading, kind_name
+from bot.i18n import gettext
 from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
 
 # RFC 5545 TEXT allows no control characters but tab; line breaks are kept as LF (written \n).
@@ -92,7 +93,7 @@ def event_description(
         parts.append(str(ev.description(lang)))
     contacts = event_contacts(data, ev, municipality)
     if contacts:
-        heading = label(lang, "contact" if len(contacts) == 1 else "contacts")
+        heading = contacts_heading(len(contacts), lang)
         lines = "\n".join(f"- {c.line(data, lang)}" for c in contacts)
         parts.append(f"{heading}:\n{lines}")
     return "\n\n".join(parts)
@@ -115,7 +116,7 @@ def event_component(
     summary = ev.title(lang)
     if is_cancelled and mark_cancelled_in_summary:
         # Some subscribed calendars ignore STATUS; the title still tells the reader.
-        summary = f"{label(lang, 'cancelled')}: {summary}"
+        summary = gettext(lang, "CANCELLED: {title}", title=summary)
     component = Event.new(
         uid=event_uid(ev.key),
         sequence=ev.sequence,
@@ -123,7 +124,7 @@ def event_component(
         summary=calendar_text(summary),
         location=calendar_text(ev.location or "") or None,
         description=calendar_text(event_description(data, ev, lang, municipality)) or None,
-        categories=[label(lang, f"kind_{ev.kind}")]
+        categories=[kind_name(ev.kind, lang)]
         if ev.kind in ("meeting", "deadline", "milestone")
         else (),
     )

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from bot import access
 from bot.chat.reply import Line, Reply, bold, plain, text_reply
-from bot.i18n import Lang, t
+from bot.i18n import Lang, gettext
 from bot.registry.data import PersonRec, RegistryData
 from bot.services import Services
 from bot.textnorm import fold
@@ -31,23 +31,25 @@ def users(services: Services, lang: Lang) -> Reply:
     """Chat users, most recently seen first, with their status and link."""
     found = access.list_chat_users(services.db, limit=USERS_SHOWN)
     if not found:
-        return text_reply(lang, plain(t(lang, "users_none")), kind="users")
+        return text_reply(
+            lang, plain(gettext(lang, "Nobody has talked to the bot yet.")), kind="users"
+        )
     people = services.registry.snapshot().person_by_key
-    lines: list[Line] = [bold(t(lang, "users_heading"))]
+    lines: list[Line] = [bold(gettext(lang, "People who have talked to the bot:"))]
     for user in found:
         status = []
         if access.is_coordinator(services.config, user.telegram_user_id):
-            status.append(t(lang, "status_coordinator"))
-        status.append(t(lang, "status_approved" if user.approved else "status_pending"))
+            status.append(gettext(lang, "coordinator"))
+        status.append(gettext(lang, "approved") if user.approved else gettext(lang, "not approved"))
         if user.person_key:
             person = people.get(user.person_key)
             status.append(
                 f"→ {person.name}"
                 if person
-                else f"→ {user.person_key} ({t(lang, 'status_unknown_person')})"
+                else f"→ {user.person_key} ({gettext(lang, 'not in the registry')})"
             )
         if user.blocked_at is not None:
-            status.append(t(lang, "status_blocked"))
+            status.append(gettext(lang, "blocked the bot"))
         language = f", {user.language}" if user.language else ""
         lines.append(plain(f"• {_label(user)}{language}: {', '.join(status)}"))
     return text_reply(lang, *lines, kind="users")
@@ -66,12 +68,33 @@ def approve(services: Services, ctx: Context, args: str, *, approved: bool) -> R
     lang, command = ctx.lang, "approve" if approved else "revoke"
     user_id = _user_id(args)
     if user_id is None:
-        return text_reply(lang, plain(t(lang, "user_usage", command=command)), kind="usage")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang, "Usage: /{command} USER_ID (the number /users shows)", command=command
+                )
+            ),
+            kind="usage",
+        )
     user = access.approve(services.db, user_id, by=ctx.sender.user_id, approved=approved)
     if user is None:
-        return text_reply(lang, plain(t(lang, "no_such_user", user_id=user_id)), kind="not_found")
-    key = "approved" if approved else "revoked"
-    return text_reply(lang, plain(t(lang, key, user=_label(user))), kind=command)
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "No user {user_id} has talked to the bot; ask them to send /start first.",
+                    user_id=user_id,
+                )
+            ),
+            kind="not_found",
+        )
+    if approved:
+        message = gettext(lang, "{user} may now ask the directory.", user=_label(user))
+    else:
+        message = gettext(lang, "{user} is no longer approved.", user=_label(user))
+    return text_reply(lang, plain(message), kind=command)
 
 
 def find_person(data: RegistryData, text: str) -> tuple[PersonRec | None, list[PersonRec]]:
@@ -94,18 +117,40 @@ def link(services: Services, ctx: Context, args: str) -> Reply:
     parts = args.split(maxsplit=1)
     user_id = _user_id(args)
     if user_id is None or len(parts) < 2:
-        return text_reply(lang, plain(t(lang, "link_usage")), kind="usage")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "Usage: /link USER_ID PERSON (a person key or full name from the registry)",
+                )
+            ),
+            kind="usage",
+        )
     person, close = find_person(services.registry.snapshot(), parts[1])
     if person is None:
-        lines: list[Line] = [plain(t(lang, "no_such_person", person=parts[1][:100]))]
+        lines: list[Line] = [
+            plain(gettext(lang, "No person “{person}” in the registry.", person=parts[1][:100]))
+        ]
         if close:
-            lines.append(plain(t(lang, "did_you_mean")))
+            lines.append(plain(gettext(lang, "Did you mean:")))
             lines += [plain(f"  /link {user_id} {p.key}  ({p.name})") for p in close]
         return text_reply(lang, *lines, kind="not_found")
     user = access.link_person(services.db, user_id, person.key, by=ctx.sender.user_id)
     if user is None:
-        return text_reply(lang, plain(t(lang, "no_such_user", user_id=user_id)), kind="not_found")
-    message = t(lang, "linked", user=_label(user), person=f"{person.name} ({person.key})")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "No user {user_id} has talked to the bot; ask them to send /start first.",
+                    user_id=user_id,
+                )
+            ),
+            kind="not_found",
+        )
+    who = f"{person.name} ({person.key})"
+    message = gettext(lang, "{user} is now linked to {person}.", user=_label(user), person=who)
     return text_reply(lang, plain(message), kind="link")
 
 
@@ -114,8 +159,30 @@ def unlink(services: Services, ctx: Context, args: str) -> Reply:
     lang = ctx.lang
     user_id = _user_id(args)
     if user_id is None:
-        return text_reply(lang, plain(t(lang, "user_usage", command="unlink")), kind="usage")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang, "Usage: /{command} USER_ID (the number /users shows)", command="unlink"
+                )
+            ),
+            kind="usage",
+        )
     user = access.link_person(services.db, user_id, None, by=ctx.sender.user_id)
     if user is None:
-        return text_reply(lang, plain(t(lang, "no_such_user", user_id=user_id)), kind="not_found")
-    return text_reply(lang, plain(t(lang, "unlinked", user=_label(user))), kind="unlink")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "No user {user_id} has talked to the bot; ask them to send /start first.",
+                    user_id=user_id,
+                )
+            ),
+            kind="not_found",
+        )
+    return text_reply(
+        lang,
+        plain(gettext(lang, "{user} is no longer linked to anyone.", user=_label(user))),
+        kind="unlink",
+    )

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.i18n import N_
+
 # "delivery" commands have Telegram handlers of their own (handlers/telegram/broadcast.py,
 # subscriptions.py, reminders.py); they are listed here for /help, the menu and the console.
 Group = Literal["account", "directory", "admin", "delivery"]
@@ -19,40 +21,115 @@ class CommandSpec:
     group: Group
     coordinator_only: bool = False
     args: str = ""
-
-    @property
-    def description_key(self) -> str:
-        """The i18n key of its one-line description (help text and command menu)."""
-        return f"cmd_{self.name}"
+    # The one-line description (help text and command menu), an English msgid marked with N_.
+    description: str = ""
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("start", "account"),
-    CommandSpec("help", "account"),
-    CommandSpec("lang", "account", args="en|nb"),
-    CommandSpec("who", "directory"),
-    CommandSpec("when", "directory"),
-    CommandSpec("next", "directory"),
-    CommandSpec("events", "directory", args="[all|keys]"),
-    CommandSpec("calendar", "directory"),
-    CommandSpec("users", "admin", coordinator_only=True),
-    CommandSpec("approve", "admin", coordinator_only=True, args="USER_ID"),
-    CommandSpec("revoke", "admin", coordinator_only=True, args="USER_ID"),
-    CommandSpec("link", "admin", coordinator_only=True, args="USER_ID PERSON"),
-    CommandSpec("unlink", "admin", coordinator_only=True, args="USER_ID"),
+    CommandSpec("start", "account", description=N_("what this bot can do")),
+    CommandSpec("help", "account", description=N_("commands and examples")),
     CommandSpec(
-        "event", "admin", coordinator_only=True, args="EVENT date|time|place|cancel|restore …"
+        "lang", "account", args="en|nb|nn", description=N_("reply in English, bokmål or nynorsk")
     ),
-    CommandSpec("email", "admin", coordinator_only=True, args="PERSON ADDRESS"),
     CommandSpec(
-        "contact", "admin", coordinator_only=True, args="MUNICIPALITY ROLE [remove] PERSON"
+        "who", "directory", description=N_("who is a contact, e.g. /who data contact Bodø")
     ),
-    CommandSpec("person", "admin", coordinator_only=True, args="PERSON | add NAME [ADDRESS]"),
-    CommandSpec("subscribe", "delivery", args="AUDIENCE [telegram|email]"),
-    CommandSpec("unsubscribe", "delivery", args="AUDIENCE [telegram|email]"),
-    CommandSpec("subscriptions", "delivery"),
-    CommandSpec("done", "delivery", args="DEADLINE MUNICIPALITY"),
-    CommandSpec("broadcast", "delivery", coordinator_only=True, args="AUDIENCE [CHANNELS] TEXT"),
+    CommandSpec("when", "directory", description=N_("when is an event, e.g. /when steering group")),
+    CommandSpec("next", "directory", description=N_("what happens next")),
+    CommandSpec(
+        "events",
+        "directory",
+        args="[all|keys]",
+        description=N_("upcoming events and deadlines (all: every one; keys: with their keys)"),
+    ),
+    CommandSpec("calendar", "directory", description=N_("the programme calendar to subscribe to")),
+    CommandSpec(
+        "users", "admin", coordinator_only=True, description=N_("people who have talked to the bot")
+    ),
+    CommandSpec(
+        "approve",
+        "admin",
+        coordinator_only=True,
+        args="USER_ID",
+        description=N_("let a user ask the directory"),
+    ),
+    CommandSpec(
+        "revoke",
+        "admin",
+        coordinator_only=True,
+        args="USER_ID",
+        description=N_("withdraw an approval"),
+    ),
+    CommandSpec(
+        "link",
+        "admin",
+        coordinator_only=True,
+        args="USER_ID PERSON",
+        description=N_("link a user to a registry person (key or full name)"),
+    ),
+    CommandSpec(
+        "unlink",
+        "admin",
+        coordinator_only=True,
+        args="USER_ID",
+        description=N_("remove a user's link"),
+    ),
+    CommandSpec(
+        "event",
+        "admin",
+        coordinator_only=True,
+        args="EVENT date|time|place|cancel|restore …",
+        description=N_(
+            "move, re-place, cancel or restore an event (alone: how, and the event keys)"
+        ),
+    ),
+    CommandSpec(
+        "email",
+        "admin",
+        coordinator_only=True,
+        args="PERSON ADDRESS",
+        description=N_("change a person's e-mail address (- removes it)"),
+    ),
+    CommandSpec(
+        "contact",
+        "admin",
+        coordinator_only=True,
+        args="MUNICIPALITY ROLE [remove] PERSON",
+        description=N_("who holds a role at a municipality, and changing it"),
+    ),
+    CommandSpec(
+        "person",
+        "admin",
+        coordinator_only=True,
+        args="PERSON | add NAME [ADDRESS]",
+        description=N_("show a person, or add one: /person add NAME [ADDRESS]"),
+    ),
+    CommandSpec(
+        "subscribe",
+        "delivery",
+        args="AUDIENCE [telegram|email]",
+        description=N_("get an audience's messages here or by e-mail"),
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "delivery",
+        args="AUDIENCE [telegram|email]",
+        description=N_("stop an audience's messages"),
+    ),
+    CommandSpec("subscriptions", "delivery", description=N_("what you receive, and where")),
+    CommandSpec(
+        "done",
+        "delivery",
+        args="DEADLINE MUNICIPALITY",
+        description=N_("report a deadline met for a municipality"),
+    ),
+    CommandSpec(
+        "broadcast",
+        "delivery",
+        coordinator_only=True,
+        args="AUDIENCE [CHANNELS] TEXT",
+        description=N_("send a message to an audience (preview first)"),
+    ),
 )
 COMMAND_BY_NAME = {spec.name: spec for spec in COMMANDS}
 

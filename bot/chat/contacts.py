@@ -14,7 +14,7 @@ from bot.chat.admin import find_person
 from bot.chat.choices import ChoiceStore
 from bot.chat.edits import MAX_ECHO_CHARS, actor_of, code_line, refusal
 from bot.chat.reply import Choice, Line, Reply, bold, paragraph, plain, text_reply
-from bot.i18n import Lang, t
+from bot.i18n import Lang, gettext
 from bot.registry.data import MunicipalityRec, PersonRec, RegistryData, RoleTypeRec
 from bot.registry.edits import (
     CLEAR_WORDS,
@@ -39,15 +39,31 @@ _QUOTES = "\"'“”«»‘’"
 
 
 def _names(people: tuple[PersonRec, ...] | list[PersonRec], lang: Lang) -> str:
-    return ", ".join(p.name for p in people) or t(lang, "nobody")
+    return ", ".join(p.name for p in people) or gettext(lang, "nobody")
 
 
 def _usage(data: RegistryData, lang: Lang) -> Reply:
-    lines = [*paragraph(t(lang, "contact_usage")), plain("")]
+    lines = [
+        *paragraph(
+            gettext(
+                lang,
+                "Role holders at a municipality:\n/contact Bodø data_contact - who holds it\n/contact Bodø data_contact Vesa Heikki Jäntti - give a person the role (key or full name)\n/contact Bodø data_contact remove Vesa Heikki Jäntti - take it away",
+            )
+        ),
+        plain(""),
+    ]
     lines.append(
-        plain(t(lang, "contact_places", places=", ".join(m.name for m in data.municipalities)))
+        plain(
+            gettext(
+                lang,
+                "Municipalities: {places}",
+                places=", ".join(m.name for m in data.municipalities),
+            )
+        )
     )
-    lines.append(plain(t(lang, "contact_roles", roles=", ".join(r.key for r in data.role_types))))
+    lines.append(
+        plain(gettext(lang, "Roles: {roles}", roles=", ".join(r.key for r in data.role_types)))
+    )
     return text_reply(lang, *lines, kind="usage")
 
 
@@ -60,19 +76,37 @@ def contact_command(services: Services, ctx: Context, args: str, choices: Choice
     place_found = leading_municipality(data, words)
     if place_found is None:
         said = " ".join(words[:1])
-        lines = [plain(t(lang, "no_such_municipality", municipality=said[:MAX_ECHO_CHARS]))]
+        lines = [
+            plain(
+                gettext(
+                    lang,
+                    "No municipality “{municipality}” in the programme.",
+                    municipality=said[:MAX_ECHO_CHARS],
+                )
+            )
+        ]
         lines.append(
-            plain(t(lang, "contact_places", places=", ".join(m.name for m in data.municipalities)))
+            plain(
+                gettext(
+                    lang,
+                    "Municipalities: {places}",
+                    places=", ".join(m.name for m in data.municipalities),
+                )
+            )
         )
         return text_reply(lang, *lines, kind="not_found")
     place, used = place_found
     roles, role_words = leading_roles(data, words[used:])
     if len(roles) != 1:
         said = " ".join(words[used : used + (role_words or 1)])
-        key = "which_role" if roles else "no_such_role"
         shown = roles or data.role_types
-        lines = [plain(t(lang, key, role=said[:MAX_ECHO_CHARS] or "…"))]
-        lines.append(plain(t(lang, "contact_roles", roles=", ".join(r.key for r in shown))))
+        echo = said[:MAX_ECHO_CHARS] or "…"
+        if roles:
+            message = gettext(lang, "“{role}” fits several roles; use a key:", role=echo)
+        else:
+            message = gettext(lang, "No role “{role}”.", role=echo)
+        lines = [plain(message)]
+        lines.append(plain(gettext(lang, "Roles: {roles}", roles=", ".join(r.key for r in shown))))
         return text_reply(lang, *lines, kind="clarify" if roles else "not_found")
     role, rest = roles[0], words[used + role_words :]
     remove = bool(rest) and fold(rest[0]) in REMOVE_WORDS
@@ -101,10 +135,12 @@ def _no_such_person(
     choices: ChoiceStore,
     lang: Lang,
 ) -> Reply:
-    lines: list[Line] = [plain(t(lang, "no_such_person", person=said[:MAX_ECHO_CHARS]))]
+    lines: list[Line] = [
+        plain(gettext(lang, "No person “{person}” in the registry.", person=said[:MAX_ECHO_CHARS]))
+    ]
     offered = []
     if close:
-        lines.append(plain(t(lang, "did_you_mean")))
+        lines.append(plain(gettext(lang, "Did you mean:")))
         for candidate in close:
             command = (
                 f"/contact {place.key} {role.key} {'remove ' if remove else ''}{candidate.key}"
@@ -117,16 +153,21 @@ def _no_such_person(
 def _role_edited(outcome: RoleEdited, lang: Lang) -> Reply:
     heading = f"{outcome.municipality.name}, {outcome.role.name(lang)}"
     if not outcome.changed:
-        message = t(lang, "contact_unchanged", person=outcome.person.name, role=heading)
+        message = gettext(
+            lang,
+            "Nothing changed: {person} already holds this role ({role}).",
+            person=outcome.person.name,
+            role=heading,
+        )
         lines: list[Line] = [plain(message)]
     else:
         lines = [
             bold(heading),
-            plain(f"  {t(lang, 'contact_before')}: {_names(outcome.holders_before, lang)}"),
-            plain(f"  {t(lang, 'contact_now')}: {_names(outcome.holders_after, lang)}"),
+            plain(f"  {gettext(lang, 'before')}: {_names(outcome.holders_before, lang)}"),
+            plain(f"  {gettext(lang, 'now')}: {_names(outcome.holders_after, lang)}"),
         ]
     if outcome.findings:
-        lines.append(plain(t(lang, "contact_findings")))
+        lines.append(plain(gettext(lang, "Data-quality check:")))
         lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
     return text_reply(lang, *lines, kind="edited" if outcome.changed else "unchanged")
 
@@ -139,13 +180,28 @@ def person_command(services: Services, ctx: Context, args: str, choices: ChoiceS
     lang, data = ctx.lang, services.registry.snapshot()
     words = args.split()
     if not words:
-        return text_reply(lang, *paragraph(t(lang, "person_usage")), kind="usage")
+        return text_reply(
+            lang,
+            *paragraph(
+                gettext(
+                    lang,
+                    "/person PERSON - a person's address and roles (key or full name)\n/person add Kari Nordmann kari.nordmann@bodo.kommune.no - add a person (the address is optional)",
+                )
+            ),
+            kind="usage",
+        )
     if fold(words[0]) not in ADD_WORDS:
         person, close = find_person(data, args)
         if person is None:
-            lines: list[Line] = [plain(t(lang, "no_such_person", person=args[:MAX_ECHO_CHARS]))]
+            lines: list[Line] = [
+                plain(
+                    gettext(
+                        lang, "No person “{person}” in the registry.", person=args[:MAX_ECHO_CHARS]
+                    )
+                )
+            ]
             if close:
-                lines.append(plain(t(lang, "did_you_mean")))
+                lines.append(plain(gettext(lang, "Did you mean:")))
                 lines += [code_line(f"/person {p.key}  ({p.name})") for p in close]
             return text_reply(lang, *lines, kind="not_found")
         return _show_person(data, person, lang)
@@ -153,7 +209,16 @@ def person_command(services: Services, ctx: Context, args: str, choices: ChoiceS
     address = rest.pop() if rest and ("@" in rest[-1] or rest[-1] in CLEAR_WORDS) else None
     name = " ".join(rest).strip(_QUOTES + " ")
     if not name:
-        return text_reply(lang, *paragraph(t(lang, "person_usage")), kind="usage")
+        return text_reply(
+            lang,
+            *paragraph(
+                gettext(
+                    lang,
+                    "/person PERSON - a person's address and roles (key or full name)\n/person add Kari Nordmann kari.nordmann@bodo.kommune.no - add a person (the address is optional)",
+                )
+            ),
+            kind="usage",
+        )
     try:
         outcome = apply_edit(services, PersonAdd(name, address), actor_of(ctx))
     except EditError as exc:
@@ -163,7 +228,7 @@ def person_command(services: Services, ctx: Context, args: str, choices: ChoiceS
 
 def _show_person(data: RegistryData, person: PersonRec, lang: Lang) -> Reply:
     lines: list[Line] = [bold(f"{person.name} ({person.key})")]
-    lines.append(plain(f"  {person.email or t(lang, 'no_address')}"))
+    lines.append(plain(f"  {person.email or gettext(lang, 'no address')}"))
     for role in person.roles:
         role_type = data.role_type_by_key.get(role.role)
         where = []
@@ -178,14 +243,15 @@ def _show_person(data: RegistryData, person: PersonRec, lang: Lang) -> Reply:
 
 def _person_added(outcome: PersonAdded, lang: Lang) -> Reply:
     person = outcome.person
-    address = person.email or t(lang, "no_address")
-    lines: list[Line] = [bold(t(lang, "person_added", person=f"{person.name} ({person.key})"))]
+    address = person.email or gettext(lang, "no address")
+    who = f"{person.name} ({person.key})"
+    lines: list[Line] = [bold(gettext(lang, "Added: {person}", person=who))]
     lines.append(plain(f"  {address}"))
     if outcome.findings:
-        lines.append(plain(t(lang, "contact_findings")))
+        lines.append(plain(gettext(lang, "Data-quality check:")))
         lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
     lines += [
-        plain(t(lang, "person_give_role")),
+        plain(gettext(lang, "Give them a role with:")),
         code_line(f"/contact MUNICIPALITY ROLE {person.key}"),
     ]
     return text_reply(lang, *lines, kind="edited")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.chat.delivery_commands import change_subscription, done_command, subscription_overview
 from bot.chat.reply import Reply, plain, text_reply
-from bot.i18n import t
+from bot.i18n import gettext
 
 if TYPE_CHECKING:
     from bot.chat.service import Context
@@ -31,8 +31,25 @@ def delivery_command(services: Services, name: str, ctx: Context, args: str) -> 
     user_id = ctx.sender.user_id
     if ctx.sender.console or user_id is None:
         if name in CLI_EQUIVALENT:
-            return text_reply(lang, plain(t(lang, "console_use_cli", command=CLI_EQUIVALENT[name])))
-        return text_reply(lang, plain(t(lang, "console_subscriptions")))
+            return text_reply(
+                lang,
+                plain(
+                    gettext(
+                        lang,
+                        "On the console, use the command line: {command}",
+                        command=CLI_EQUIVALENT[name],
+                    )
+                ),
+            )
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "Subscriptions belong to Telegram users and e-mail recipients; every broadcast e-mail carries an unsubscribe link.",
+                )
+            ),
+        )
     if name in ("subscribe", "unsubscribe"):
         reply = change_subscription(
             services, user_id, args, subscribe=name == "subscribe", lang=lang
@@ -42,5 +59,5 @@ def delivery_command(services: Services, name: str, ctx: Context, args: str) -> 
     elif name == "done":
         reply = done_command(services, user_id, args, lang)
     else:
-        reply = t(lang, "broadcast_by_command")
+        reply = gettext(lang, "Send /broadcast AUDIENCE and the message as a command of its own.")
     return text_reply(lang, plain(reply))

@@ -8,7 +8,7 @@ from bot.answering.model import Answer
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Attachment, Choice, Line, Reply, bold, paragraph, plain, text_reply
 from bot.config import ConfigError
-from bot.i18n import Lang, t
+from bot.i18n import Lang, gettext, ngettext
 from bot.registry.events import format_event_line
 from bot.services import Services
 from bot.textnorm import fold
@@ -17,16 +17,29 @@ PROGRAMME_FEED = "programme"
 
 log = logging.getLogger(__name__)
 
-# /next asks the engine, so "what is next?" typed as text and /next give the same answer.
-NEXT_QUESTION: dict[Lang, str] = {"en": "what is next?", "nb": "hva skjer nå?"}
 
-_PREFIXES: dict[str, dict[Lang, tuple[str, str]]] = {
-    "who": {"en": ("who", "is"), "nb": ("hvem", "er")},
-    "when": {"en": ("when", "is"), "nb": ("når", "er")},
-}
+def next_question(lang: Lang) -> str:
+    """What /next asks the engine, so "what is next?" typed as text and /next give the same
+    answer (translated: the engine reads the question's language from its words)."""
+    return gettext(lang, "what is next?")
+
+
+def _prefixed(kind: str, lang: Lang, query: str, *, with_verb: bool) -> str:
+    if kind == "who":
+        if with_verb:
+            return gettext(lang, "who is {query}", query=query)
+        return gettext(lang, "who {query}", query=query)
+    if with_verb:
+        return gettext(lang, "when is {query}", query=query)
+    return gettext(lang, "when {query}", query=query)
+
+
 _VERBS = {"is", "are", "was", "er", "var"}
 # Folded first words that already make the query a question of that kind.
-_QUESTION_WORDS = {"who": {"who", "whos", "hvem"}, "when": {"when", "whens", "nar", "hvornar"}}
+_QUESTION_WORDS = {
+    "who": {"who", "whos", "hvem", "kven"},
+    "when": {"when", "whens", "nar", "hvornar", "kva tid"},
+}
 
 MAX_CHOICES = 8
 
@@ -37,10 +50,7 @@ def with_prefix(query: str, kind: str, lang: Lang) -> str:
     words = fold(query).split()
     if words and words[0] in _QUESTION_WORDS[kind]:
         return query
-    question_word, verb = _PREFIXES[kind][lang]
-    if words and words[0] in _VERBS:
-        return f"{question_word} {query}"
-    return f"{question_word} {verb} {query}"
+    return _prefixed(kind, lang, query, with_verb=not (words and words[0] in _VERBS))
 
 
 def answer_reply(answer: Answer, choices: ChoiceStore) -> Reply:
@@ -58,14 +68,25 @@ def events_reply(services: Services, lang: Lang, *, everything: bool) -> Reply:
     today = services.clock.now().astimezone(services.zone).date()
     events = sorted(data.events, key=lambda e: (e.start_date, e.key))
     shown = events if everything else [e for e in events if e.end_date >= today]
-    heading = "events_all" if everything else "events_upcoming"
-    lines: list[Line] = [bold(t(lang, heading))]
+    heading = (
+        gettext(lang, "Events, deadlines and milestones:")
+        if everything
+        else gettext(lang, "Coming up:")
+    )
+    lines: list[Line] = [bold(heading)]
     lines += [plain(f"• {format_event_line(ev, data, lang)}") for ev in shown]
     if not shown:
-        lines = [plain(t(lang, "events_none"))]
+        lines = [plain(gettext(lang, "Nothing is scheduled from today on."))]
     earlier = len(events) - len(shown)
     if earlier:
-        lines += [plain(""), plain(t(lang, "events_earlier", count=earlier))]
+        lines += [
+            plain(""),
+            plain(
+                ngettext(
+                    lang, "{n} earlier item: /events all", "{n} earlier items: /events all", earlier
+                )
+            ),
+        ]
     return text_reply(lang, *lines, kind="events")
 
 
@@ -92,7 +113,16 @@ def calendar_reply(
         or link.name.startswith("audience-")
         or link.name in own_places
     ]
-    lines: list[Line] = [bold(t(lang, "calendar_heading" if links else "calendar_no_links"))]
+    lines: list[Line] = [
+        bold(
+            gettext(lang, "Subscribe to the programme calendar in your calendar app:")
+            if links
+            else gettext(
+                lang,
+                "The calendar has no public address yet; ask a coordinator to set calendar.public_base_url.",
+            )
+        )
+    ]
     for link in links:
         lines += [plain(f"• {link.title}:"), plain(f"  {link.webcal_url}"), plain(f"  {link.url}")]
     attachment = None
@@ -101,8 +131,13 @@ def calendar_reply(
             filename=f"{PROGRAMME_FEED}.ics",
             data=feed_bytes(services, PROGRAMME_FEED, lang=lang),
             mime_type="text/calendar",
-            caption=t(lang, "calendar_attached"),
+            caption=gettext(
+                lang, "The programme calendar (.ics): open it to import the events once."
+            ),
         )
     else:
-        lines += [plain(""), plain(t(lang, "calendar_console"))]
+        lines += [
+            plain(""),
+            plain(gettext(lang, "Save the .ics file with: coordbot ics feed -o programme.ics")),
+        ]
     return Reply(lines=tuple(lines), attachment=attachment, lang=lang, kind="calendar")

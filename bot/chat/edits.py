@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.chat.admin import find_person
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Choice, Line, Reply, Span, bold, paragraph, plain, text_reply
-from bot.i18n import Lang, t
+from bot.i18n import N_, Lang, gettext
 from bot.registry.data import EventRec, RegistryData
 from bot.registry.edits import (
     ACTION_WORDS,
@@ -44,6 +44,42 @@ MAX_CANDIDATES = 6
 MAX_ECHO_CHARS = 100
 
 
+# Why an edit was refused (EditError.reason) and what an edit did, as English msgids.
+_REFUSALS = {
+    "bad_address": N_("“{address}” cannot be used: it {problem}."),
+    "bad_date": N_("“{value}” is not a date; write 2020-02-28 or 28.02.2020."),
+    "bad_name": N_("“{name}” is not a name."),
+    "bad_time": N_(
+        "“{value}” is not a start (and end) time; write 2020-02-21T10:00 2020-02-21T15:00 or 21.02.2020 10:00-15:00 (Oslo time)."
+    ),
+    "control_character": N_(
+        "The text contains a line break or control character ({code}); send it on one line."
+    ),
+    "empty_place": N_("Give the new place, or - to remove it."),
+    "end_before_start": N_("The end ({end}) is not after the start ({start})."),
+    "no_such_time": N_(
+        "{value} does not exist in Oslo: the clocks skip that hour when summer time starts."
+    ),
+    "no_value_expected": N_("“{action}” takes nothing after it (got “{value}”)."),
+    "not_holder": N_("{person} is not the {role} in {municipality}."),
+    "person_exists": N_("{person} is already in the registry (key {key})."),
+    "registry_busy": N_("The registry kept changing while I tried to save this; please try again."),
+    "too_long": N_("That is {length} characters; at most {limit} are allowed."),
+    "unknown_event": N_("No event “{event}”. Events: {known}"),
+    "unknown_municipality": N_("No municipality “{municipality}” in the programme."),
+    "unknown_person": N_("No person “{person}” in the registry."),
+    "unknown_role": N_("No role “{role}”. Roles: {known}"),
+    "year_out_of_range": N_("“{value}” is outside the years {first}-{last}."),
+}
+_EDITED = {
+    "cancel": N_("Cancelled: {event}"),
+    "date": N_("Moved: {event}"),
+    "place": N_("New place: {event}"),
+    "restore": N_("Restored: {event}"),
+    "time": N_("New time: {event}"),
+}
+
+
 def actor_of(ctx: Context) -> Actor:
     """Who is editing, as the audit log records them."""
     return Actor(ctx.sender.key, ctx.sender.display_name or ctx.sender.key)
@@ -51,8 +87,10 @@ def actor_of(ctx: Context) -> Actor:
 
 def refusal(lang: Lang, exc: EditError) -> Reply:
     """A refused edit in words, and that nothing changed."""
-    message = t(lang, f"edit_error_{exc.reason}", **exc.params)
-    return text_reply(lang, plain(message), plain(t(lang, "edit_nothing_changed")), kind="invalid")
+    message = gettext(lang, _REFUSALS[exc.reason], **exc.params)
+    return text_reply(
+        lang, plain(message), plain(gettext(lang, "Nothing was changed.")), kind="invalid"
+    )
 
 
 def code_line(text: str) -> Line:
@@ -69,9 +107,9 @@ def _arrow(label: str, before: str, after: str) -> Line:
 
 def event_keys_lines(data: RegistryData, zone: ZoneInfo, lang: Lang) -> list[Line]:
     """Every event (cancelled ones included) with its key, in date order."""
-    lines: list[Line] = [bold(t(lang, "event_keys_heading"))]
+    lines: list[Line] = [bold(gettext(lang, "Events and their keys:"))]
     for ev in sorted(data.events, key=lambda e: (e.start_date, e.key)):
-        status = f" ({t(lang, 'status_cancelled')})" if ev.cancelled else ""
+        status = f" ({gettext(lang, 'cancelled')})" if ev.cancelled else ""
         lines.append(
             (
                 Span("• "),
@@ -89,7 +127,15 @@ def event_keys_reply(services: Services, lang: Lang) -> Reply:
 
 
 def _event_usage(services: Services, lang: Lang) -> Reply:
-    lines = [*paragraph(t(lang, "event_usage")), plain("")]
+    lines = [
+        *paragraph(
+            gettext(
+                lang,
+                "Edit an event (EVENT: its key or title):\n/event EVENT date 2020-02-28 - another day, times and length kept\n/event EVENT date 2020-02-28 2020-02-29 - all-day, first and last day\n/event EVENT time 2020-02-21T10:00 2020-02-21T15:00 - Oslo time (also 21.02.2020 10:00-15:00)\n/event EVENT place Trondheim - a new place (place - removes it)\n/event EVENT cancel, /event EVENT restore",
+            )
+        ),
+        plain(""),
+    ]
     lines += event_keys_lines(services.registry.snapshot(), services.zone, lang)
     return text_reply(lang, *lines, kind="usage")
 
@@ -105,12 +151,16 @@ def _split_event_args(args: str) -> tuple[str, EventAction | None, str]:
     return args.strip(), None, ""
 
 
+def _status(cancelled: bool, lang: Lang) -> str:
+    return gettext(lang, "cancelled") if cancelled else gettext(lang, "scheduled")
+
+
 def _event_state(ev: EventRec, zone: ZoneInfo, lang: Lang) -> list[Line]:
-    status = t(lang, "status_cancelled" if ev.cancelled else "status_scheduled")
+    status = _status(ev.cancelled, lang)
     return [
-        plain(f"  {t(lang, 'field_when')}: {describe_when(ev, zone)}"),
-        plain(f"  {t(lang, 'field_place')}: {ev.location or t(lang, 'no_place')}"),
-        plain(f"  {t(lang, 'field_status')}: {status}"),
+        plain(f"  {gettext(lang, 'when')}: {describe_when(ev, zone)}"),
+        plain(f"  {gettext(lang, 'place')}: {ev.location or gettext(lang, 'no place')}"),
+        plain(f"  {gettext(lang, 'status')}: {status}"),
         plain(f"  SEQUENCE {ev.sequence}"),
     ]
 
@@ -120,7 +170,7 @@ def _show_event(services: Services, ev: EventRec, lang: Lang) -> Reply:
     lines += _event_state(ev, services.zone, lang)
     lines += [
         plain(""),
-        plain(t(lang, "event_change_with")),
+        plain(gettext(lang, "Change it with:")),
         code_line(f"/event {ev.key} date|time|place|cancel|restore …"),
     ]
     return text_reply(lang, *lines, kind="event")
@@ -137,11 +187,22 @@ def _which_event(
     """Ask back: each candidate as a choice that runs the same command with its key."""
     said = reference[:MAX_ECHO_CHARS]
     if match.ambiguous:
-        lines = [plain(t(lang, "which_event", event=said))]
+        lines = [
+            plain(
+                gettext(
+                    lang,
+                    "“{event}” could be several events; pick one or send the command with its key:",
+                    event=said,
+                )
+            )
+        ]
     else:
-        lines = [plain(t(lang, "no_such_event", event=said)), plain(t(lang, "event_list_hint"))]
+        lines = [
+            plain(gettext(lang, "No event “{event}” in the registry.", event=said)),
+            plain(gettext(lang, "/event alone lists the event keys.")),
+        ]
         if match.candidates:
-            lines.append(plain(t(lang, "did_you_mean")))
+            lines.append(plain(gettext(lang, "Did you mean:")))
     offered = []
     for ev in match.candidates[:MAX_CANDIDATES]:
         full = f"/event {ev.key} {command}".strip()
@@ -177,31 +238,51 @@ def _event_edited(services: Services, outcome: EventEdited, lang: Lang) -> Reply
     title = f"{after.title(lang)} ({after.key})"
     lines: list[Line]
     if not outcome.changed:
-        lines = [plain(t(lang, "event_unchanged", event=title)), *_event_state(after, zone, lang)]
+        lines = [
+            plain(gettext(lang, "Nothing changed: {event} already is like that.", event=title)),
+            *_event_state(after, zone, lang),
+        ]
         return text_reply(lang, *lines, kind="unchanged")
-    lines = [bold(t(lang, f"event_edited_{outcome.action}", event=title))]
+    lines = [bold(gettext(lang, _EDITED[outcome.action], event=title))]
     when_before, when_after = describe_when(before, zone), describe_when(after, zone)
     if when_before != when_after:
-        lines.append(_arrow(t(lang, "field_when"), when_before, when_after))
+        lines.append(_arrow(gettext(lang, "when"), when_before, when_after))
     if before.location != after.location:
-        nowhere = t(lang, "no_place")
+        nowhere = gettext(lang, "no place")
         lines.append(
-            _arrow(t(lang, "field_place"), before.location or nowhere, after.location or nowhere)
+            _arrow(gettext(lang, "place"), before.location or nowhere, after.location or nowhere)
         )
     if before.cancelled != after.cancelled:
         lines.append(
             _arrow(
-                t(lang, "field_status"),
-                t(lang, "status_cancelled" if before.cancelled else "status_scheduled"),
-                t(lang, "status_cancelled" if after.cancelled else "status_scheduled"),
+                gettext(lang, "status"),
+                _status(before.cancelled, lang),
+                _status(after.cancelled, lang),
             )
         )
     lines.append(plain(f"  SEQUENCE {before.sequence} → {after.sequence}"))
     today = services.clock.now().astimezone(zone).date()
     if not after.cancelled and after.end_date < today:
-        lines.append(plain(t(lang, "event_in_past", when=describe_when(after, zone))))
-    lines += [plain(""), plain(t(lang, "event_followup"))]
-    lines.append(plain(t(lang, "event_send_cancel" if after.cancelled else "event_send_update")))
+        lines.append(
+            plain(gettext(lang, "Note: {when} is in the past.", when=describe_when(after, zone)))
+        )
+    lines += [
+        plain(""),
+        plain(
+            gettext(
+                lang, "Calendar feeds show the change now, and reminders follow it automatically."
+            )
+        ),
+    ]
+    if after.cancelled:
+        send = gettext(
+            lang, "Send the cancellation to those who have the event in their calendar with:"
+        )
+    else:
+        send = gettext(
+            lang, "Send updated invites to those who have the event in their calendar with:"
+        )
+    lines.append(plain(send))
     lines += [code_line(command) for command in invite_commands(after)]
     return text_reply(lang, *lines, kind="edited")
 
@@ -215,14 +296,27 @@ def email_command(services: Services, ctx: Context, args: str, choices: ChoiceSt
     words = list(_WORD.finditer(args))
     address = words[-1].group() if words else ""
     if len(words) < 2 or ("@" not in address and address.lower() not in CLEAR_WORDS):
-        return text_reply(lang, plain(t(lang, "email_usage")), kind="usage")
+        return text_reply(
+            lang,
+            plain(
+                gettext(
+                    lang,
+                    "Usage: /email PERSON ADDRESS (a person key or full name, then the new address; - instead of an address removes it)",
+                )
+            ),
+            kind="usage",
+        )
     said = args[: words[-1].start()].strip()
     person, close = find_person(services.registry.snapshot(), said)
     if person is None:
-        lines: list[Line] = [plain(t(lang, "no_such_person", person=said[:MAX_ECHO_CHARS]))]
+        lines: list[Line] = [
+            plain(
+                gettext(lang, "No person “{person}” in the registry.", person=said[:MAX_ECHO_CHARS])
+            )
+        ]
         offered = []
         if close:
-            lines.append(plain(t(lang, "did_you_mean")))
+            lines.append(plain(gettext(lang, "Did you mean:")))
             for candidate in close:
                 full = f"/email {candidate.key} {address}"
                 lines.append(code_line(full))
@@ -238,17 +332,26 @@ def email_command(services: Services, ctx: Context, args: str, choices: ChoiceSt
 def _email_edited(outcome: EmailEdited, lang: Lang) -> Reply:
     after = outcome.after
     who = f"{after.name} ({after.key})"
-    none = t(lang, "no_address")
+    none = gettext(lang, "no address")
     if not outcome.changed:
-        lines = [plain(t(lang, "email_unchanged", person=who, address=after.email or none))]
+        lines = [
+            plain(
+                gettext(
+                    lang,
+                    "Nothing changed: {person} already has {address}.",
+                    person=who,
+                    address=after.email or none,
+                )
+            )
+        ]
     else:
         lines = [
-            bold(t(lang, "email_edited", person=who)),
+            bold(gettext(lang, "E-mail address of {person} changed:", person=who)),
             plain(f"  {outcome.before.email or none} → {after.email or none}"),
         ]
     if outcome.findings:
-        lines.append(plain(t(lang, "email_findings")))
+        lines.append(plain(gettext(lang, "Data-quality check of the address:")))
         lines += [plain(f"  • {f.severity}: {f.message}") for f in outcome.findings]
     elif after.email:
-        lines.append(plain(t(lang, "email_clean")))
+        lines.append(plain(gettext(lang, "The address passes the data-quality checks.")))
     return text_reply(lang, *lines, kind="edited" if outcome.changed else "unchanged")

@@ -17,7 +17,7 @@ from bot.chat import admin, contacts, delivery, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
-from bot.i18n import Lang, language_from_tag, parse_language, t
+from bot.i18n import N_, Lang, gettext, language_from_tag, ngettext, parse_language, reply_language
 from bot.ratelimit import RateLimiter
 from bot.services import Services
 
@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 
 Notice = Literal["non_text", "edited", "error", "button_expired"]
+_NOTICES: dict[Notice, str] = {
+    "non_text": N_("I can only read text. Ask me a question, e.g. “{example}”."),
+    "edited": N_("I answer new messages only; please send your changed question as a new message."),
+    "error": N_("Sorry, something went wrong on my side. Please try again in a moment."),
+    "button_expired": N_("This button has expired. Please ask again."),
+}
 
 
 @dataclass(frozen=True)
@@ -118,12 +124,28 @@ class ChatService:
         spec = COMMAND_BY_NAME.get(name.lower())
         if spec is None:
             return text_reply(
-                ctx.lang, plain(t(ctx.lang, "unknown_command", command=name[:40])), kind="unknown"
+                ctx.lang,
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "I do not know the command /{command}. /help lists what I can do.",
+                        command=name[:40],
+                    )
+                ),
+                kind="unknown",
             )
         if spec.coordinator_only and not ctx.coordinator:
             log.info("refused /%s from user %s (not a coordinator)", name, sender.user_id)
             return text_reply(
-                ctx.lang, plain(t(ctx.lang, "coordinator_only", command=name)), kind="refused"
+                ctx.lang,
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "/{command} is for coordinators only. Nothing was changed.",
+                        command=name,
+                    )
+                ),
+                kind="refused",
             )
         if len(args) > MAX_QUESTION_CHARS:
             return _too_long(ctx.lang, len(args))
@@ -140,7 +162,13 @@ class ChatService:
         if not text:
             return text_reply(
                 ctx.lang,
-                plain(t(ctx.lang, "empty_question", example=t(ctx.lang, "example_who"))),
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "Ask me a question, e.g. “{example}”. /help lists the commands.",
+                        example=gettext(ctx.lang, "who is Bodø's data contact?"),
+                    )
+                ),
                 kind="usage",
             )
         if len(text) > MAX_QUESTION_CHARS:
@@ -164,8 +192,8 @@ class ChatService:
         Touches no database, so the error handler can use it when the database is the problem.
         """
         lang = self.language_of(sender)
-        example = t(lang, "example_who")
-        return text_reply(lang, plain(t(lang, kind, example=example)), kind=kind)
+        example = gettext(lang, "who is Bodø's data contact?")
+        return text_reply(lang, plain(gettext(lang, _NOTICES[kind], example=example)), kind=kind)
 
     def too_long(self, sender: Sender, length: int) -> Reply:
         """The refusal of a message of `length` characters, for a transport that cut it short."""
@@ -181,7 +209,7 @@ class ChatService:
     def menu(self, lang: Lang, *, coordinator: bool = False) -> list[tuple[str, str]]:
         """(command, description) pairs for a command menu in `lang`."""
         return [
-            (spec.name, t(lang, spec.description_key))
+            (spec.name, gettext(lang, spec.description))
             for spec in COMMANDS
             if coordinator or not spec.coordinator_only
         ]
@@ -190,7 +218,7 @@ class ChatService:
 
     @property
     def _default_lang(self) -> Lang:
-        return "nb" if self.services.config.bot.default_language == "nb" else "en"
+        return reply_language(self.services.config.bot.default_language)
 
     def context(self, sender: Sender) -> Context:
         """Resolve the sender: record them (Telegram users), their language and role."""
@@ -218,7 +246,13 @@ class ChatService:
         ):
             return text_reply(
                 ctx.lang,
-                plain(t(ctx.lang, "not_known", user_id=ctx.sender.user_id)),
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "The directory answers known users only. Ask a coordinator to approve you; your user id is {user_id}.",
+                        user_id=ctx.sender.user_id,
+                    )
+                ),
                 kind="not_known",
             )
         decision = self.limiter.check(ctx.sender.key)
@@ -228,24 +262,49 @@ class ChatService:
             log.debug("rate limit: dropped a question from %s silently", ctx.sender.key)
             return Reply(lang=ctx.lang, kind="rate_limited")
         log.info("rate limit hit by %s", ctx.sender.key)
-        message = t(
+        pace = ngettext(
             ctx.lang,
-            "rate_limited",
-            limit=self.limiter.limit,
-            seconds=decision.retry_after_seconds,
+            "You are asking faster than I answer ({n} question a minute).",
+            "You are asking faster than I answer ({n} questions a minute).",
+            self.limiter.limit,
         )
+        wait = ngettext(
+            ctx.lang,
+            "Please wait {n} second and ask again.",
+            "Please wait {n} seconds and ask again.",
+            decision.retry_after_seconds,
+        )
+        message = f"{pace} {wait}"
         return text_reply(ctx.lang, plain(message), kind="rate_limited")
 
     # --- account commands -------------------------------------------------------------------
 
     def _start(self, ctx: Context, args: str) -> Reply:
         name = ctx.sender.display_name or "!"
-        lines: list[Line] = [plain(t(ctx.lang, "greeting", name=name)), plain("")]
+        lines: list[Line] = [
+            plain(
+                gettext(
+                    ctx.lang,
+                    "Hello {name}! I am coordbot, the assistant of Bærekraftsløftet, U4SSC's implementation programme in Norway.",
+                    name=name,
+                )
+            ),
+            plain(""),
+        ]
         lines += self._help_lines(ctx)
         if not access.may_use_directory(
             self.services.config, ctx.user, coordinator=ctx.coordinator
         ):
-            lines += [plain(""), plain(t(ctx.lang, "not_known", user_id=ctx.sender.user_id))]
+            lines += [
+                plain(""),
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "The directory answers known users only. Ask a coordinator to approve you; your user id is {user_id}.",
+                        user_id=ctx.sender.user_id,
+                    )
+                ),
+            ]
         return text_reply(ctx.lang, *lines, kind="start")
 
     def _help(self, ctx: Context, args: str) -> Reply:
@@ -253,28 +312,51 @@ class ChatService:
 
     def _help_lines(self, ctx: Context) -> list[Line]:
         lang = ctx.lang
-        lines: list[Line] = [plain(t(lang, "capabilities"))]
-        lines += [plain(f"  • {t(lang, 'example_who')}"), plain(f"  • {t(lang, 'example_when')}")]
-        lines += [plain(""), bold(t(lang, "commands_heading"))]
+        lines: list[Line] = [
+            plain(
+                gettext(
+                    lang,
+                    "Ask me who to contact and what happens when, in English, bokmål or nynorsk, for example:",
+                )
+            )
+        ]
+        lines += [
+            plain("  • " + gettext(lang, "who is Bodø's data contact?")),
+            plain("  • " + gettext(lang, "when is the steering group meeting?")),
+        ]
+        lines += [plain(""), bold(gettext(lang, "Commands:"))]
         lines += [_command_line(spec, lang) for spec in COMMANDS if not spec.coordinator_only]
         if ctx.coordinator:
-            lines += [plain(""), bold(t(lang, "admin_heading"))]
+            lines += [plain(""), bold(gettext(lang, "Coordinator commands:"))]
             lines += [_command_line(spec, lang) for spec in COMMANDS if spec.coordinator_only]
         if not ctx.sender.private:
-            lines += [plain(""), plain(t(lang, "group_hint"))]
+            lines += [
+                plain(""),
+                plain(
+                    gettext(lang, "In groups, use the commands or mention me with your question.")
+                ),
+            ]
         return lines
 
     def _lang(self, ctx: Context, args: str) -> Reply:
         chosen = parse_language(args) if args else None
         if chosen is None:
             return text_reply(
-                ctx.lang, plain(t(ctx.lang, "lang_usage", lang=ctx.lang)), kind="usage"
+                ctx.lang,
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "Choose the reply language: /lang en, /lang nb (bokmål) or /lang nn (nynorsk). Now: {lang}.",
+                        lang=ctx.lang,
+                    )
+                ),
+                kind="usage",
             )
         if ctx.user is not None:
             access.set_language(self.services.db, ctx.user.telegram_user_id, chosen)
         else:
             self._session_langs[ctx.sender.key] = chosen
-        return text_reply(chosen, plain(t(chosen, "lang_set")), kind="lang")
+        return text_reply(chosen, plain(gettext(chosen, "I will reply in English.")), kind="lang")
 
     # --- directory commands ---------------------------------------------------------------
 
@@ -284,16 +366,33 @@ class ChatService:
 
     def _who(self, ctx: Context, args: str) -> Reply:
         if not args:
-            return text_reply(ctx.lang, plain(t(ctx.lang, "who_usage")), kind="usage")
+            return text_reply(
+                ctx.lang,
+                plain(
+                    gettext(
+                        ctx.lang, "Tell me who you are looking for, e.g. /who data contact Bodø"
+                    )
+                ),
+                kind="usage",
+            )
         return self._ask(ctx, directory.with_prefix(args, "who", ctx.lang))
 
     def _when(self, ctx: Context, args: str) -> Reply:
         if not args:
-            return text_reply(ctx.lang, plain(t(ctx.lang, "when_usage")), kind="usage")
+            return text_reply(
+                ctx.lang,
+                plain(
+                    gettext(
+                        ctx.lang,
+                        "Tell me what you want the date of, e.g. /when steering group meeting",
+                    )
+                ),
+                kind="usage",
+            )
         return self._ask(ctx, directory.with_prefix(args, "when", ctx.lang))
 
     def _next(self, ctx: Context, args: str) -> Reply:
-        return self._ask(ctx, directory.NEXT_QUESTION[ctx.lang])
+        return self._ask(ctx, directory.next_question(ctx.lang))
 
     def _events(self, ctx: Context, args: str) -> Reply:
         if args.lower() == "keys":
@@ -308,10 +407,15 @@ class ChatService:
 
 
 def _too_long(lang: Lang, length: int) -> Reply:
-    message = t(lang, "too_long", length=length, limit=MAX_QUESTION_CHARS)
+    message = gettext(
+        lang,
+        "That message is {length} characters long; please keep a question under {limit}.",
+        length=length,
+        limit=MAX_QUESTION_CHARS,
+    )
     return text_reply(lang, plain(message), kind="too_long")
 
 
 def _command_line(spec: CommandSpec, lang: Lang) -> Line:
     usage = f"/{spec.name} {spec.args}".rstrip()
-    return (Span(usage, "code"), Span(f" - {t(lang, spec.description_key)}"))
+    return (Span(usage, "code"), Span(f" - {gettext(lang, spec.description)}"))

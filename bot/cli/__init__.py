@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question from the registry")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     ask.add_argument("--now", metavar="ISO8601", help="answer as if it were this time")
-    ask.add_argument("--lang", choices=("en", "nb"), help="answer in this language")
+    ask.add_argument("--lang", choices=("en", "nb", "nn"), help="answer in this language")
     ask.add_argument("question", nargs=argparse.REMAINDER, metavar="QUESTION")
 
     events = sub.add_parser("events", help="list events, deadlines and milestones")
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--municipality", metavar="NAME", help="only this municipality's events")
     feed.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     feed.add_argument("--links", action="store_true", help="print the feeds' subscription links")
-    feed.add_argument("--lang", choices=("en", "nb"), help="language of titles and texts")
+    feed.add_argument("--lang", choices=("en", "nb", "nn"), help="language of titles and texts")
     invite = ics_sub.add_parser("invite", help="an iMIP invite (RFC 6047) for one event")
     invite.add_argument("event_key", metavar="EVENT_KEY")
     target = invite.add_mutually_exclusive_group(required=True)
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--audience", metavar="NAME", help="every member of an audience")
     invite.add_argument("--cancel", action="store_true", help="a CANCEL instead of a REQUEST")
     invite.add_argument("--send", action="store_true", help="send through the SMTP server")
-    invite.add_argument("--lang", choices=("en", "nb"), help="language of the invite")
+    invite.add_argument("--lang", choices=("en", "nb", "nn"), help="language of the invite")
 
     registry = sub.add_parser("registry", help="check, import or export the registry")
     reg_sub = registry.add_subparsers(dest="registry_command", metavar="ACTION", required=True)

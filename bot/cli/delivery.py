@@ -35,6 +35,7 @@ from bot.delivery.outbox import Progress
 from bot.delivery.pacing import RealPacer
 from bot.delivery.recipients import Reach
 from bot.delivery.telegram import SendError, TelegramTransport
+from bot.i18n import ngettext
 from bot.registry.marks import MarkError, done_marks, mark_done, resolve_target, unmark_done
 from bot.services import Services
 from schedules.fire import current_rules
@@ -186,7 +187,8 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         broadcast_id = save_draft(services, request)
         count = queue_broadcast(services, broadcast_id)
         print(
-            f"Broadcast #{broadcast_id} to {request.audience.name_en}: {count} message(s) queued",
+            f"Broadcast #{broadcast_id} to {request.audience.name_en}: "
+            + ngettext("en", "{n} message queued", "{n} messages queued", count),
             file=sys.stderr,
         )
         notes = asyncio.run(_deliver(services, broadcast_id, request, sys.stderr))
@@ -200,7 +202,12 @@ def print_preview(request: BroadcastRequest, reach: Reach, out: TextIO) -> None:
     """What a broadcast would do (nothing is queued)."""
     print(
         f"Dry run: broadcast to {request.audience.name_en} on {', '.join(request.channels)}; "
-        f"{len(reach.recipients)} message(s) would be queued",
+        + ngettext(
+            "en",
+            "{n} message would be queued",
+            "{n} messages would be queued",
+            len(reach.recipients),
+        ),
         file=out,
     )
     print(f"Subject: {request.subject}", file=out)

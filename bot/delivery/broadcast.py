@@ -19,6 +19,7 @@ from bot.delivery.outbox import NewMessage, Outbox, Progress, Source
 from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient, Skip, resolve
 from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
+from bot.i18n import gettext, ngettext, reply_language
 from bot.mail import HeaderValueError, header_text
 from bot.registry.data import AudienceRec
 from bot.services import Services
@@ -217,14 +218,8 @@ def cancel_draft(services: Services, broadcast_id: int) -> bool:
         return True
 
 
-_FOOTER = {
-    "en": "Sent to {audience} by coordbot (U4SSC Norge).",
-    "nb": "Sendt til {audience} av coordbot (U4SSC Norge).",
-}
-_TG_UNSUBSCRIBE = {
-    "en": "To stop these messages: /unsubscribe {key}",
-    "nb": "For å slutte å få disse meldingene: /unsubscribe {key}",
-}
+def _footer(lang: str, audience: str) -> str:
+    return gettext(lang, "Sent to {audience} by coordbot (U4SSC Norge).", audience=audience)
 
 
 def _render(
@@ -235,12 +230,12 @@ def _render(
     recipient: Recipient,
 ) -> NewMessage:
     audience = request.audience
-    lang = "nb" if recipient.lang == "nb" else "en"
+    lang = reply_language(recipient.lang)
     if recipient.channel == TELEGRAM:
         footer = [
             "",
-            _FOOTER[lang].format(audience=audience.name(lang)),
-            _TG_UNSUBSCRIBE[lang].format(key=audience.key),
+            _footer(lang, audience.name(lang)),
+            gettext(lang, "To stop these messages: /unsubscribe {key}", key=audience.key),
         ]
         body = telegram_html(request.subject, [request.text, *footer])
         if len(body) > TELEGRAM_LIMIT:
@@ -253,8 +248,8 @@ def _render(
         domain = services.config.email.from_address.rpartition("@")[2] or "localhost"
         text = (
             f"{request.text}\n\n-- \n"
-            f"{_FOOTER['nb'].format(audience=audience.name_nb)}\n"
-            f"{_FOOTER['en'].format(audience=audience.name_en)}\n"
+            f"{_footer('nb', audience.name_nb)}\n"
+            f"{_footer('en', audience.name_en)}\n"
             f"Meld deg av / unsubscribe: {url}\n"
         )
         data = email_message(
@@ -365,7 +360,15 @@ def format_report(report: BroadcastReport) -> str:
             why = f" ({reason})" if reason else ""
             lines.append(f"  {title} on {channel}{why}: {', '.join(names)}")
     if report.pending:
-        lines.append(f"  {report.pending} message(s) will be retried by `coordbot run`.")
+        lines.append(
+            "  "
+            + ngettext(
+                "en",
+                "{n} message will be retried by `coordbot run`.",
+                "{n} messages will be retried by `coordbot run`.",
+                report.pending,
+            )
+        )
     return "\n".join(lines)
 
 

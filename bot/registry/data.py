@@ -30,6 +30,10 @@ class RegistryConflict(RuntimeError):
     """A write based on a snapshot that another writer has since replaced."""
 
 
+# The registry holds English and bokmål names; nynorsk replies use the bokmål ones.
+NORWEGIAN = frozenset({"nb", "nn"})
+
+
 @dataclass(frozen=True)
 class MunicipalityRec:
     """A municipality."""
@@ -63,8 +67,8 @@ class RoleTypeRec:
     terms: tuple[str, ...] = ()
 
     def name(self, lang: str) -> str:
-        """The role's name in `lang` (en or nb)."""
-        return self.name_nb if lang == "nb" else self.name_en
+        """The role's name in `lang` (nynorsk reads the bokmål name)."""
+        return self.name_nb if lang in NORWEGIAN else self.name_en
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class AudienceRec:
 
     def name(self, lang: str) -> str:
         """The audience's name in `lang`."""
-        return self.name_nb if lang == "nb" else self.name_en
+        return self.name_nb if lang in NORWEGIAN else self.name_en
 
 
 @dataclass(frozen=True)
@@ -144,11 +148,11 @@ class EventRec:
 
     def title(self, lang: str) -> str:
         """The title in `lang`."""
-        return self.title_nb if lang == "nb" else self.title_en
+        return self.title_nb if lang in NORWEGIAN else self.title_en
 
     def description(self, lang: str) -> str | None:
         """The description in `lang`, falling back to the other language."""
-        if lang == "nb":
+        if lang in NORWEGIAN:
             return self.description_nb or self.description_en
         return self.description_en or self.description_nb
 

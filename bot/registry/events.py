@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from bot.i18n import gettext
 from bot.registry.data import EventRec, RegistryData
 
 
@@ -45,5 +46,5 @@ def format_event_line(ev: EventRec, data: RegistryData, lang: str) -> str:
     if audiences:
         parts.append(f"- {audiences}")
     if ev.cancelled:
-        parts.append("CANCELLED" if lang == "en" else "AVLYST")
+        parts.append(gettext(lang, "CANCELLED"))
     return " ".join(parts)

@@ -20,6 +20,7 @@ from bot.chat.delivery_commands import (
     report_text,
 )
 from bot.delivery.broadcast import source_of
+from bot.i18n import gettext
 from handlers.telegram.common import sender_of
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def register(application: Application, chat: ChatService) -> None:
         )
         markup = None
         if draft.broadcast_id is not None:
-            send, cancel = ("Send", "Cancel") if ctx.lang == "en" else ("Send", "Avbryt")
+            send, cancel = gettext(ctx.lang, "Send"), gettext(ctx.lang, "Cancel")
             markup = InlineKeyboardMarkup(
                 [
                     [

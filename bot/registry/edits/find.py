@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
+from bot.i18n import gettext
 from bot.registry.data import EventRec, MunicipalityRec, RegistryData, RoleTypeRec
 from bot.textnorm import fold
 
@@ -44,7 +45,7 @@ def find_event(services: Services, reference: str, lang: str) -> EventMatch:
     )
     if exact:
         return EventMatch(exact[0]) if len(exact) == 1 else EventMatch(None, exact, True)
-    question = f"når er {wanted}" if lang == "nb" else f"when is {wanted}"
+    question = gettext(lang, "when is {query}", query=wanted)
     answer = services.answers.ask(question, lang=lang)
     if answer.status == "answer":
         found = tuple(data.event_by_key[v.key] for v in answer.events if v.key in data.event_by_key)
