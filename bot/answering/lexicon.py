@@ -303,3 +303,44 @@ WEAK_CONCEPTS = frozenset({"first", "evaluation"})
 
 # Norwegian and English endings stripped (longest first) to meet inflected forms.
 SUFFIXES = ("ene", "ens", "ets", "ing", "en", "et", "er", "es", "a", "s", "e")
+
+# --- nynorsk ------------------------------------------------------------------------------------
+# Nynorsk's own spellings of the words above, kept together so the vocabularies stay readable;
+# each set is widened here once.
+
+WHO = WHO | {"kven", "kven sin"}
+WHEN = WHEN | {"kva dag", "kva dato", "kva tid", "kor lenge til", "tidspunktet"}
+NEXT = NEXT | {"kva no", "komande", "framover"}
+HAPPEN = HAPPEN | {"hendingar", "hendinga", "hendingane", "hending"}
+CONTACT = CONTACT | {"e postadressa", "epostadressa", "adressa", "kontaktinformasjonen"}
+LIST = LIST | {"kva for", "kva for nokre", "kor mange", "kven er med", "medlemane"}
+MUNICIPALITY_WORDS = MUNICIPALITY_WORDS | {"kommunar", "kommunane", "byar", "byane", "stader"}
+HEAD = HEAD | {"leiar for", "leiarar", "leiarane"}
+DEPUTY = DEPUTY | {"nestleiaren"}
+HELP = HELP | {"kva kan du"}
+STOP_NN = frozenset(
+    _words(
+        """eg ikkje kva kven kor korleis kvifor kvar berre noko nokon nokre dei ein eit vere
+    vore sit kjem ogsa enno veke veka manad gong seie fortel veit"""
+    )
+)
+STOP = STOP | STOP_NN
+
+# Words (lower case, as written, not folded: "frå" is not "fra") that only nynorsk or only
+# bokmål writes; a Norwegian question with more nynorsk words is answered in nynorsk.
+MARKERS_NN = frozenset(
+    _words(
+        """kven kva kor korleis kvifor kvar eg ikkje frå berre noko nokon nokre dei eit vere
+    sit kjem leiar leiaren leiarar nestleiar enno veke veka hendingar hending hendinga
+    kommunar kommunane fristar fristane møta styringsgruppa komande byrjar heiter
+    kontaktar medlemane"""
+    )
+)
+BOKMAL_ONLY = frozenset(
+    _words(
+        """hvem hva hvor hvordan hvorfor hvilken hvilke hvilket jeg ikke fra bare noe noen de
+    et være sitter kommer leder lederen ledere nestleder ennå uke uka uken hendelser hendelse
+    hendelsen kommuner kommunene frister fristene kommende begynner heter kontakter
+    medlemmene styringsgruppen møtene"""
+    )
+)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.answering.lexicon import MARKERS_EN, MARKERS_NB, SUFFIXES
+from bot.answering.lexicon import BOKMAL_ONLY, MARKERS_EN, MARKERS_NB, MARKERS_NN, SUFFIXES
 from bot.textnorm import fold, strip_controls
 
 # Work is bounded by these caps, whatever the input: a longer question gets a "too long" reply,
@@ -20,6 +20,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"[.?!:;\n]")
 _NB_LETTERS = re.compile(r"[æøåÆØÅ]")
+# Nynorsk plural endings ("kommunar", "fristane") next to the lexicon's shared ones.
+_NN_SUFFIXES = ("ane", "ar")
 
 
 @dataclass(frozen=True)
@@ -88,29 +90,38 @@ def stem_variants(word: str) -> tuple[str, ...]:
     "bodo"), longest first; none for short words."""
     if len(word) < 4 or not word.isalpha():
         return ()
-    return tuple(
+    variants = [
         word[: -len(suffix)]
-        for suffix in SUFFIXES
+        for suffix in (*_NN_SUFFIXES, *SUFFIXES)
         if word.endswith(suffix) and len(word) - len(suffix) >= 3
-    )
+    ]
+    # Nynorsk's feminine definite form: "styringsgruppa" is "styringsgruppe" + the article
+    # (bokmål often writes "styringsgruppen"); long words only, so "data" never reads "date".
+    if word.endswith("a") and len(word) >= 7:
+        variants.insert(0, word[:-1] + "e")
+    return tuple(dict.fromkeys(variants))
 
 
 def detect_language(question: Question, entity_positions: Iterable[int]) -> str | None:
-    """'nb' or 'en' from the question's own words (names and places do not count), or None
-    when the words do not tell."""
+    """'nn', 'nb' or 'en' from the question's own words (names and places do not count), or
+    None when the words do not tell. Norwegian against English first; then nynorsk when more
+    of its words are nynorsk's own ("kven", "ikkje", "frå") than bokmål's ("hvem", "ikke")."""
     skip = set(entity_positions)
-    nb = en = 0
+    norwegian = en = nynorsk = bokmal = 0
     for i, token in enumerate(question.tokens):
         if i in skip:
             continue
-        if token.text in MARKERS_NB:
-            nb += 1
+        written = token.orig.lower()
+        if token.text in MARKERS_NB or written in MARKERS_NN:
+            norwegian += 1
         if token.text in MARKERS_EN:
             en += 1
         if _NB_LETTERS.search(token.orig):
-            nb += 1
-    if nb > en:
-        return "nb"
-    if en > nb:
+            norwegian += 1
+        nynorsk += written in MARKERS_NN
+        bokmal += written in BOKMAL_ONLY
+    if norwegian > en:
+        return "nn" if nynorsk > bokmal else "nb"
+    if en > norwegian:
         return "en"
     return None
