@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean setup
+.PHONY: run test lint bench clean setup catalogues
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,17 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	COORDBOT_TEST_POSTGRES=1 $(BIN)/python -m pytest $(POSTGRES_TESTS)
 
+# The catalogues: stale (code and .po disagree), untranslated or fuzzy in nb/nn, placeholders.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m bot.catalogues check
+
+# Extract every message (gettext:2, ngettext:2,3, N_) and merge it into bot/locale/*/coordbot.po;
+# then translate the new empty nb and nn entries.
+catalogues: $(STAMP)
+	$(BIN)/python -m bot.catalogues update
 
 bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done

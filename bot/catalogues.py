@@ -31,9 +31,9 @@ TRANSLATED = ("nb", "nn")
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:![rsa])?(?::[^{}]*)?\}")
 
 
-def po_path(lang: str) -> Path:
+def po_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
     """The .po file of `lang`."""
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 MsgId = str | tuple[str, str]
@@ -61,29 +61,29 @@ def extract(root: Path = ROOT) -> dict[str, MsgId]:
     return found
 
 
-def read(lang: str) -> Catalog:
+def read(lang: str, locale_dir: Path = LOCALE_DIR) -> Catalog:
     """The catalogue of `lang` as it is on disk."""
     from babel.messages.pofile import read_po
 
-    with po_path(lang).open("rb") as po_file:
+    with po_path(lang, locale_dir).open("rb") as po_file:
         return read_po(po_file, locale=lang, domain=DOMAIN)
 
 
-def write(lang: str, catalog: Catalog) -> None:
+def write(lang: str, catalog: Catalog, locale_dir: Path = LOCALE_DIR) -> None:
     """Write `lang`'s catalogue (no source locations: they change with every edit)."""
     from babel.messages.pofile import write_po
 
-    with po_path(lang).open("wb") as po_file:
+    with po_path(lang, locale_dir).open("wb") as po_file:
         write_po(po_file, catalog, width=100, no_location=True, ignore_obsolete=True)
 
 
-def update(root: Path = ROOT) -> None:
+def update(root: Path = ROOT, locale_dir: Path = LOCALE_DIR) -> None:
     """Merge the code's messages into every catalogue; drop messages the code no longer has."""
     from babel.messages.catalog import Catalog
 
     messages = extract(root)
     for lang in LANGUAGES:
-        old = read(lang)
+        old = read(lang, locale_dir)
         new = Catalog(locale=lang, domain=DOMAIN, project="coordbot", fuzzy=False)
         new.mime_headers = old.mime_headers
         for msgid in messages.values():
@@ -98,7 +98,7 @@ def update(root: Path = ROOT) -> None:
                 kept = _strings(existing)
                 string = kept if isinstance(msgid, tuple) else kept[0]
             new.add(msgid, string)
-        write(lang, new)
+        write(lang, new, locale_dir)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"{po_path(self.lang).relative_to(ROOT)}: {self.msgid!r}: {self.what}"
+        return f"{self.lang}/LC_MESSAGES/{DOMAIN}.po: {self.msgid!r}: {self.what}"
 
 
 def placeholders(text: str) -> set[str]:
@@ -164,16 +164,16 @@ def check_translations(lang: str, catalog: Catalog) -> list[Problem]:
     return problems
 
 
-def check(root: Path = ROOT) -> list[Problem]:
+def check(root: Path = ROOT, locale_dir: Path = LOCALE_DIR) -> list[Problem]:
     """Everything wrong with the catalogues: stale (code and catalogue disagree), obsolete
     entries, untranslated, fuzzy, or placeholders that do not match."""
     messages = extract(root)
     problems: list[Problem] = []
     for lang in LANGUAGES:
-        text = po_path(lang).read_text(encoding="utf-8")
+        text = po_path(lang, locale_dir).read_text(encoding="utf-8")
         if re.search(r"^#~", text, re.MULTILINE):
             problems.append(Problem(lang, "", "obsolete (#~) entries; run `make catalogues`"))
-        catalog = read(lang)
+        catalog = read(lang, locale_dir)
         have = {_ids(m)[0]: m for m in _entries(catalog)}
         for key, msgid in messages.items():
             entry = have.get(key)

@@ -28,7 +28,7 @@ def ask_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
 def check_contract(doc: dict) -> None:
     assert set(doc) == {"status", "lang", "text", "contacts", "events", "suggestions"}
     assert doc["status"] in ("answer", "clarify", "not_found")
-    assert doc["lang"] in ("en", "nb")
+    assert doc["lang"] in ("en", "nb", "nn")
     assert isinstance(doc["text"], str) and doc["text"]
     for contact in doc["contacts"]:
         assert set(contact) == CONTACT_KEYS
