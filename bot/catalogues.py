@@ -110,6 +110,8 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
+        if self.lang == "code":
+            return f"{self.msgid}: {self.what}"
         return f"{self.lang}/LC_MESSAGES/{DOMAIN}.po: {self.msgid!r}: {self.what}"
 
 
@@ -184,6 +186,24 @@ def check(root: Path = ROOT, locale_dir: Path = LOCALE_DIR) -> list[Problem]:
         for key in have.keys() - messages.keys():
             problems.append(Problem(lang, key, "in the catalogue, no longer in the code"))
         problems += check_translations(lang, catalog)
+    problems += hidden_messages(root)
+    return problems
+
+
+# A call inside an f-string is one string token to the extractor, so its msgid is never
+# extracted (and the text stays English); the check reports such calls.
+_IN_FSTRING = re.compile(r"""\{\s*(?:n?gettext|N_)\(""")
+
+
+def hidden_messages(root: Path = ROOT) -> list[Problem]:
+    """gettext/ngettext/N_ calls written inside an f-string, where extraction cannot see them."""
+    problems = []
+    for directory in SOURCE_DIRS:
+        for path in sorted((root / directory).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _IN_FSTRING.search(line):
+                    where = f"{path.relative_to(root)}:{number}"
+                    problems.append(Problem("code", where, "translated inside an f-string"))
     return problems
 
 

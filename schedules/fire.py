@@ -96,7 +96,8 @@ def render(
     if late:
         due = reminder.due.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         lines.append(gettext(lang, "Late: this reminder was due {due}.", due=due))
-    heading = f"⏰ {gettext(lang, 'Reminder')} ({reminder.lead.label(lang)})"
+    reminder_word = gettext(lang, "Reminder")
+    heading = f"⏰ {reminder_word} ({reminder.lead.label(lang)})"
     options: dict[str, Any] = {}
     if recipient.channel == TELEGRAM:
         body = telegram_html(heading, lines).encode("utf-8")
@@ -135,7 +136,7 @@ def render(
             services.config.email,
             to_name=recipient.name,
             to_address=recipient.address,
-            subject=f"{gettext(lang, 'Reminder')}: {event.title(lang)} ({when})",
+            subject=f"{reminder_word}: {event.title(lang)} ({when})",
             text="\n".join(text_lines) + "\n",
             now=services.clock.now(),
             unsubscribe_url=url,

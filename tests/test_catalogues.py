@@ -128,3 +128,15 @@ def test_make_lint_runs_the_catalogue_check() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert LOCALE_DIR == REPO / "bot" / "locale"
+
+
+def test_a_message_inside_an_f_string_is_reported(tree: tuple[Path, Path]) -> None:
+    # The extractor sees an f-string as one token: this msgid would silently stay English.
+    root, locale = tree
+    (root / "handlers" / "extra.py").write_text(
+        "from bot.i18n import gettext\n\n\ndef f(lang: str, n: int) -> str:\n"
+        "    return f\"{gettext(lang, 'before')}: {n}\"\n",
+        encoding="utf-8",
+    )
+    found = _whats(catalogues.check(root, locale))
+    assert found == {("code", "handlers/extra.py:5", "translated inside an f-string")}

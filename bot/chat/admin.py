@@ -46,7 +46,7 @@ def users(services: Services, lang: Lang) -> Reply:
             status.append(
                 f"→ {person.name}"
                 if person
-                else f"→ {user.person_key} ({gettext(lang, 'not in the registry')})"
+                else f"→ {user.person_key} (" + gettext(lang, "not in the registry") + ")"
             )
         if user.blocked_at is not None:
             status.append(gettext(lang, "blocked the bot"))

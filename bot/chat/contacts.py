@@ -163,8 +163,8 @@ def _role_edited(outcome: RoleEdited, lang: Lang) -> Reply:
     else:
         lines = [
             bold(heading),
-            plain(f"  {gettext(lang, 'before')}: {_names(outcome.holders_before, lang)}"),
-            plain(f"  {gettext(lang, 'now')}: {_names(outcome.holders_after, lang)}"),
+            plain("  " + gettext(lang, "before") + f": {_names(outcome.holders_before, lang)}"),
+            plain("  " + gettext(lang, "now") + f": {_names(outcome.holders_after, lang)}"),
         ]
     if outcome.findings:
         lines.append(plain(gettext(lang, "Data-quality check:")))

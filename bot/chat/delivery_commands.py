@@ -230,7 +230,8 @@ def subscription_overview(services: Services, user_id: int, lang: str) -> str:
         audience = data.audience_by_key.get(audience_key)
         name = audience.name(lang) if audience else audience_key
         lines.append(
-            f"- {name} ({channel}): {gettext(lang, 'on') if subscribed else gettext(lang, 'off')}"
+            f"- {name} ({channel}): "
+            + (gettext(lang, "on") if subscribed else gettext(lang, "off"))
         )
     return "\n".join(lines)
 

@@ -109,7 +109,7 @@ def event_keys_lines(data: RegistryData, zone: ZoneInfo, lang: Lang) -> list[Lin
     """Every event (cancelled ones included) with its key, in date order."""
     lines: list[Line] = [bold(gettext(lang, "Events and their keys:"))]
     for ev in sorted(data.events, key=lambda e: (e.start_date, e.key)):
-        status = f" ({gettext(lang, 'cancelled')})" if ev.cancelled else ""
+        status = " (" + gettext(lang, "cancelled") + ")" if ev.cancelled else ""
         lines.append(
             (
                 Span("• "),
@@ -158,9 +158,9 @@ def _status(cancelled: bool, lang: Lang) -> str:
 def _event_state(ev: EventRec, zone: ZoneInfo, lang: Lang) -> list[Line]:
     status = _status(ev.cancelled, lang)
     return [
-        plain(f"  {gettext(lang, 'when')}: {describe_when(ev, zone)}"),
-        plain(f"  {gettext(lang, 'place')}: {ev.location or gettext(lang, 'no place')}"),
-        plain(f"  {gettext(lang, 'status')}: {status}"),
+        plain("  " + gettext(lang, "when") + f": {describe_when(ev, zone)}"),
+        plain("  " + gettext(lang, "place") + ": " + (ev.location or gettext(lang, "no place"))),
+        plain("  " + gettext(lang, "status") + f": {status}"),
         plain(f"  SEQUENCE {ev.sequence}"),
     ]
 

@@ -418,4 +418,4 @@ def _too_long(lang: Lang, length: int) -> Reply:
 
 def _command_line(spec: CommandSpec, lang: Lang) -> Line:
     usage = f"/{spec.name} {spec.args}".rstrip()
-    return (Span(usage, "code"), Span(f" - {gettext(lang, spec.description)}"))
+    return (Span(usage, "code"), Span(" - " + gettext(lang, spec.description)))
