@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Base, Database, UTCDateTime
+from bot.i18n import N_, gettext
 from bot.registry.data import AudienceRec, RegistryData
 from bot.registry.tables import MetaEntry
 from bot.textnorm import fold
@@ -262,32 +263,44 @@ def add_unsubscribe_routes(app: web.Application, subscriptions: Subscriptions) -
         try:
             target = subscriptions.read_token(token)
         except SubscriptionError as exc:
-            return _page(400, "Invalid link", html.escape(str(exc)))
+            return _page(400, _both(N_("Invalid link"), " / "), html.escape(str(exc)))
+        button = html.escape(_both(N_("Unsubscribe"), " / "))
         form = (
             f'<form method="post" action="/unsubscribe?token={html.escape(quote(token))}">'
             '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            '<button type="submit">Unsubscribe / Meld av</button></form>'
+            f'<button type="submit">{button}</button></form>'
         )
-        text = (
-            f"Stop e-mails to the audience <b>{html.escape(target.audience)}</b>?<br>"
-            f"Vil du ikke lenger få e-post til <b>{html.escape(target.audience)}</b>?"
+        audience = f"<b>{html.escape(target.audience)}</b>"
+        # The page cannot know the reader's language: English, then bokmål.
+        text = "<br>".join(
+            gettext(lang, "Stop e-mails to the audience {audience}?", audience=audience)
+            for lang in _PAGE_LANGUAGES
         )
-        return _page(200, "Unsubscribe", text, form)
+        return _page(200, _both(N_("Unsubscribe"), " / "), text, form)
 
     async def unsubscribe(request: web.Request) -> web.Response:
         token = request.query.get("token", "")
         try:
             target = subscriptions.unsubscribe_with(token)
         except SubscriptionError as exc:
-            return _page(400, "Invalid link", html.escape(str(exc)))
-        text = (
-            f"You will get no more e-mail to <b>{html.escape(target.audience)}</b>.<br>"
-            f"Du får ikke lenger e-post til <b>{html.escape(target.audience)}</b>."
+            return _page(400, _both(N_("Invalid link"), " / "), html.escape(str(exc)))
+        audience = f"<b>{html.escape(target.audience)}</b>"
+        text = "<br>".join(
+            gettext(lang, "You will get no more e-mail to {audience}.", audience=audience)
+            for lang in _PAGE_LANGUAGES
         )
-        return _page(200, "Unsubscribed", text)
+        return _page(200, _both(N_("Unsubscribed"), " / "), text)
 
     app.router.add_get("/unsubscribe", confirm_page)
     app.router.add_post("/unsubscribe", unsubscribe)
+
+
+_PAGE_LANGUAGES = ("en", "nb")
+
+
+def _both(message: str, separator: str) -> str:
+    """`message` (a msgid) in English and bokmål."""
+    return separator.join(gettext(lang, message) for lang in _PAGE_LANGUAGES)
 
 
 def _page(status: int, title: str, text: str, extra: str = "") -> web.Response:

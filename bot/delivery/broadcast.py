@@ -246,11 +246,13 @@ def _render(
     else:
         url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
         domain = services.config.email.from_address.rpartition("@")[2] or "localhost"
+        # Bilingual: the address may belong to anyone on the list.
+        unsubscribe = gettext("nb", "Unsubscribe") + " / " + gettext("en", "Unsubscribe").lower()
         text = (
             f"{request.text}\n\n-- \n"
             f"{_footer('nb', audience.name_nb)}\n"
             f"{_footer('en', audience.name_en)}\n"
-            f"Meld deg av / unsubscribe: {url}\n"
+            f"{unsubscribe}: {url}\n"
         )
         data = email_message(
             services.config.email,
