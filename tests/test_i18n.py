@@ -197,3 +197,13 @@ def test_lang_nn_in_chat_sticks(services: Services) -> None:
         usage
         == "Vel svarspråk: /lang en (engelsk), /lang nb (bokmål) eller /lang nn (nynorsk). No: nn."
     )
+
+
+def test_refusals_of_done_are_in_the_users_language(services: Services) -> None:
+    chat = ChatService(services)
+    nynorsk = Sender(user_id=44, chat_id=44, display_name="Per", language_code="nn")
+    reply = chat.message(nynorsk, "/done data-deadline Bergen").plain_text()
+    assert reply == "ingen kommune som heiter «Bergen»"
+    english = Sender(user_id=45, chat_id=45, display_name="Ann", language_code="en")
+    reply = chat.message(english, "/done network-meeting Asker").plain_text()
+    assert reply == "network-meeting is not a deadline"

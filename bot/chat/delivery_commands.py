@@ -248,7 +248,7 @@ def mark_deadline_done(
     try:
         target = resolve_target(data, event_name, municipality_name)
     except MarkError as exc:
-        return str(exc), False
+        return exc.text(lang), False
     if not access.is_coordinator(services.config, user_id):
         user = access.find_chat_user(services.db, user_id)
         person = data.person_by_key.get(user.person_key or "") if user else None

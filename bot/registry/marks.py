@@ -11,6 +11,7 @@ from sqlalchemy import String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Database, UTCDateTime
+from bot.i18n import N_, gettext
 from bot.registry.data import EventRec, MunicipalityRec, RegistryData
 from bot.textnorm import fold
 
@@ -29,7 +30,17 @@ class DeadlineDone(Base):
 
 
 class MarkError(ValueError):
-    """A mark that cannot be made (unknown deadline or municipality, not a deadline ...)."""
+    """A mark that cannot be made (unknown deadline or municipality, not a deadline ...).
+    `message` is an English msgid, `params` fill it; str() is the English text."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message.format(**params))
+        self.message = message
+        self.params = params
+
+    def text(self, lang: str) -> str:
+        """The reason in `lang`."""
+        return gettext(lang, self.message, **self.params)
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,9 @@ def _find_event(data: RegistryData, name: str) -> EventRec:
     matches = [e for e in data.events if wanted in (fold(e.title_en), fold(e.title_nb))]
     if len(matches) == 1:
         return matches[0]
-    raise MarkError(f"no deadline called {name!r} (use its key, e.g. `coordbot events`)")
+    raise MarkError(
+        N_("no deadline called “{name}” (use its key, e.g. `coordbot events`)"), name=name
+    )
 
 
 def _find_municipality(data: RegistryData, name: str) -> MunicipalityRec:
@@ -75,17 +88,21 @@ def _find_municipality(data: RegistryData, name: str) -> MunicipalityRec:
             fold(a) for a in place.aliases
         }:
             return place
-    raise MarkError(f"no municipality called {name!r}")
+    raise MarkError(N_("no municipality called “{name}”"), name=name)
 
 
 def resolve_target(data: RegistryData, event_name: str, municipality_name: str) -> MarkTarget:
     """Find the deadline and municipality a mark is about, checking they belong together."""
     event = _find_event(data, event_name)
     if event.kind != "deadline":
-        raise MarkError(f"{event.key} is a {event.kind}, not a deadline")
+        raise MarkError(N_("{event} is not a deadline"), event=event.key)
     place = _find_municipality(data, municipality_name)
     if place.key not in {m.key for m in deadline_municipalities(data, event)}:
-        raise MarkError(f"{place.name} is not among the municipalities of {event.key}")
+        raise MarkError(
+            N_("{place} is not among the municipalities of {event}"),
+            place=place.name,
+            event=event.key,
+        )
     return MarkTarget(event, place)
 
 
