@@ -5,7 +5,9 @@ coordbot.po`; the English text in the code is the msgid. Call `gettext(lang, "..
 and `ngettext(lang, "one ...", "{n} ...", n, **params)`; dates and lists go through
 `format_date`, `format_datetime` and `format_list` (Babel, CLDR data). The `.po` files are
 compiled when first used, so editing one needs no build step. Extraction (`make catalogues`)
-looks for the keywords `gettext:2` and `ngettext:2,3`.
+looks for the keywords `gettext:2`, `ngettext:2,3` and `N_` (a msgid kept for later, e.g. in
+a table); never call them inside an f-string, where extraction cannot see the msgid.
+`make lint` checks the catalogues (bot/catalogues.py).
 """
 
 from __future__ import annotations
