@@ -13,7 +13,7 @@ from functools import partial
 from typing import Literal
 
 from bot import access
-from bot.chat import admin, contacts, delivery, directory, edits
+from bot.chat import admin, attendance, contacts, delivery, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
@@ -115,6 +115,13 @@ class ChatService:
     def command(self, sender: Sender, name: str, args: str) -> Reply:
         """One command with its argument text."""
         ctx = self.context(sender)
+        if name.lower() == "attendance":
+            # Kept out of COMMANDS until its description is in the catalogues (issue 8).
+            if not ctx.coordinator:
+                return text_reply(
+                    ctx.lang, plain(t(ctx.lang, "coordinator_only", command=name)), kind="refused"
+                )
+            return attendance.attendance_command(self.services, ctx.lang, args[:MAX_QUESTION_CHARS])
         spec = COMMAND_BY_NAME.get(name.lower())
         if spec is None:
             return text_reply(

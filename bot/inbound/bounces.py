@@ -14,7 +14,7 @@ import email
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
@@ -26,6 +26,8 @@ from bot.db import Database
 from bot.delivery.models import EMAIL, FAILED, OutboxMessage
 from bot.inbound.models import AddressHold, TemporaryFailure
 from bot.inbound.parse import Inbound, part_text
+from bot.registry.data import RegistryData
+from bot.registry.quality import Finding
 
 TEMPORARY_LIMIT = 3
 _TOKEN = re.compile(rb"\+bounces-(\d{1,12})-([0-9a-f]{16})@", re.IGNORECASE)
@@ -222,13 +224,21 @@ def held_addresses(db: Database, zone: str = "Europe/Oslo") -> dict[str, str]:
         return {h.address: hold_text(h, zone) for h in session.scalars(select(AddressHold))}
 
 
-def hold_findings(
-    db: Database, people: Iterator[tuple[str, str, str | None]], zone: str
-) -> list[dict[str, str]]:
-    """(key, name, email) of people whose address is on hold, with the reason."""
+def bounce_findings(db: Database, data: RegistryData, zone: str) -> list[Finding]:
+    """A `registry check` warning for every person whose address is on hold."""
     holds = held_addresses(db, zone)
     return [
-        {"key": key, "name": name, "email": email or "", "reason": holds[email.lower()]}
-        for key, name, email in people
-        if email and email.lower() in holds
+        Finding(
+            "warning",
+            "email-bounced",
+            "person",
+            person.key,
+            person.name,
+            holds[person.email.lower()],
+            f"person {person.key}",
+            "email",
+            person.email,
+        )
+        for person in data.people
+        if person.email and person.email.lower() in holds
     ]

@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from bot.i18n import gettext
 from bot.inbound.parse import Inbound
 from bot.mail import HeaderValueError, check_address, mailbox
 from bot.registry.data import RegistryData
-from bot.subscriptions import ALL_AUDIENCES, Subscription
+from bot.subscriptions import ALL_AUDIENCES, Subscription, Subscriptions
 
 REPLY_SOURCE = "mail-reply"
 _UNSUBSCRIBE = re.compile(
@@ -159,3 +160,14 @@ def message_recipient(reply: EmailMessage) -> str:
     from email.utils import parseaddr
 
     return parseaddr(str(reply["To"]))[1]
+
+
+def unsubscribe_mailto(
+    config: Config, subscriptions: Subscriptions, subscriber: str, audience: str
+) -> str | None:
+    """The `mailto:` for List-Unsubscribe (subject "unsubscribe TOKEN"), or None without an
+    inbound address."""
+    if not config.inbound.address:
+        return None
+    token = quote(subscriptions.token(subscriber, audience, EMAIL), safe="")
+    return f"mailto:{config.inbound.address}?subject=unsubscribe%20{token}"

@@ -7,6 +7,7 @@ from telegram.ext import Application
 from bot.chat import ChatService
 from handlers.telegram import (
     account,
+    attendance,
     admin,
     broadcast,
     directory,
@@ -24,5 +25,6 @@ def register_all(application: Application, chat: ChatService) -> None:
     broadcast.register(application, chat)
     subscriptions.register(application, chat)
     reminders.register(application, chat)
+    attendance.register(application, chat)
     # A new handler group registers here, one line, before the fallbacks.
     errors.register(application, chat)
