@@ -7,8 +7,8 @@ from telegram.ext import Application
 from bot.chat import ChatService
 from handlers.telegram import (
     account,
-    attendance,
     admin,
+    attendance,
     broadcast,
     directory,
     errors,
