@@ -17,6 +17,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -125,6 +126,8 @@ service imap-login {{
             [binary, "-F", "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own process group, so `crash` can take the IMAP processes down with it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -137,6 +140,33 @@ service imap-login {{
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"dovecot did not start: {self.log()}")
+
+    def crash(self) -> None:
+        """Kill the server and every process it started (open IMAP sessions drop)."""
+        if self._process is not None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+            if self._process.stderr is not None:
+                self._process.stderr.close()
+            self._process = None
+
+    def restart(self) -> DovecotServer:
+        """Start again on the same port, configuration and mail (after `crash`)."""
+        self._process = subprocess.Popen(
+            [_binary(), "-F", "-c", str(self.config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with self.connect():
+                    return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"dovecot did not restart: {self.log()}") from None
+                time.sleep(0.05)
 
     def log(self) -> str:
         """The server's log so far."""
