@@ -370,3 +370,50 @@ def test_ledger_keeps_one_row_per_message(
     services.close()
     assert [(r.key, r.action) for r in rows] == [("<q-html-20200115@baerum.kommune.no>", "replied")]
     assert len(smtp.messages) == 1
+
+
+def test_ingest_reads_standard_input(
+    smtp: SmtpTestServer,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    raw = (FIXTURES / "reply-gmail.eml").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    assert main(["mail", "ingest", "-"]) == 0
+    assert capsysbinary.readouterr().out.startswith(b"imip-reply: ignored:")
+
+
+def test_replies_for_other_events_or_people_change_nothing(
+    smtp: SmtpTestServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    send_invites(capsys, smtp)
+    raw = (FIXTURES / "reply-outlook.eml").read_bytes()
+    other_uid = raw.replace(b"HE1PR0701MB2345A1B2C3D4E5F6@", b"other@")
+    import base64
+
+    cal = base64.b64decode(b"".join(raw.split(b"base64\r\n\r\n")[1].split(b"\r\n\r\n")[0].split()))
+    for name, changed in (
+        (
+            "uid",
+            cal.replace(
+                b"UID:network-meeting@coordbot.u4ssc-norge", b"UID:040000008200E00074C5B7101A82E008"
+            ),
+        ),
+        ("who", cal.replace(b"mailto:geir.graff@asker.kommune.no", b"mailto:stranger@example.net")),
+    ):
+        msg = other_uid.replace(b"<other@", f"<{name}@".encode())
+        head, _sep, _rest = msg.partition(b"base64\r\n\r\n")
+        body = base64.encodebytes(changed).replace(b"\n", b"\r\n")
+        tail = b"\r\n--_000_HE1PR0701MB2345A1B2C3D4E5F6HE1PR0701MB2345eurp_--\r\n"
+        if name == "who":
+            msg = msg.replace(b"From: Geir Graff <geir.graff@", b"From: Stranger <stranger@")
+            head = msg.partition(b"base64\r\n\r\n")[0]
+        _code, out = ingest(
+            capsys, tmp_path / f"{name}.eml", head + b"base64\r\n\r\n" + body + tail
+        )
+        assert out["action"] == "ignored", out
+    main(["attendance", "network-meeting", "--json"])
+    assert {r["partstat"] for r in json.loads(capsys.readouterr().out)} == {"NEEDS-ACTION"}

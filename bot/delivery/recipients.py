@@ -206,6 +206,13 @@ def screen_rows(
     for row in rows:
         if row.audience and (row.recipient, row.audience, row.channel) in gone:
             refused[row.id] = UNSUBSCRIBED
+    if any(r.channel == EMAIL for r in rows):
+        held = held_addresses(db)
+        for row in rows:
+            reason = held.get(row.address.lower()) if row.channel == EMAIL else None
+            # A row queued before its address bounced; the invite ledger's own rows too.
+            if reason and row.id not in refused and row.source_kind != "mail-reply":
+                refused[row.id] = f"{UNREACHABLE}: {reason}"
     chats = {int(r.address) for r in rows if r.channel == TELEGRAM and r.id not in refused}
     if chats:
         with db.session() as session:
