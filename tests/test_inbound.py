@@ -101,6 +101,7 @@ def test_accepts_from_four_clients_show_in_attendance(
         a.lower(): "ACCEPTED" for a in INVITEES.values()
     }
     assert rows["geir.graff@asker.kommune.no"]["comment"] == "Vi kommer gjerne."
+    assert rows["christian.haave@baerum.kommune.no"]["name"] == "Christian Holmås Haave"
     assert rows["bente.kristin.malmo@unitedsmartcities.org"]["comment"] == (
         "Kommer om jeg rekker flyet."
     )
@@ -281,6 +282,7 @@ def test_unreadable_messages_go_to_a_person(
     assert reason in str(out["detail"])
     [notice] = outbox_rows("inbound-notice")
     assert reason in notice.body.decode()
+    assert "From: geir.graff@asker.kommune.no" in notice.body.decode()
 
 
 def test_huge_message_is_unreadable(

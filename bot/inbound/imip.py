@@ -278,7 +278,9 @@ def record_reply(
     if row is None:
         row = Attendance(event_key=event_key, attendee=attendee, partstat="NEEDS-ACTION")
         session.add(row)
-    name = item.name or invited.get(attendee, (0, ""))[1]
+    # Gmail puts the address itself in CN; the name the invite went to is better.
+    name = "" if "@" in item.name else item.name
+    name = name or invited.get(attendee, (0, ""))[1]
     if item.method == "COUNTER":
         # A counter-proposal changes nothing by itself: the coordinators decide.
         row.name = name or row.name or ""

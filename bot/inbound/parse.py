@@ -23,7 +23,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Unreadable(ValueError):
-    """A message coordbot cannot read; a person has to look at it."""
+    """A message coordbot cannot read; a person has to look at it. `sender` and `subject`
+    are filled in when the headers could be read."""
+
+    def __init__(self, reason: str, sender: str = "", subject: str = "") -> None:
+        super().__init__(reason)
+        self.sender = sender
+        self.subject = subject
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,10 @@ def parse_message(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Inbound:
     message_id = found.group() if found else None
     name, sender = parseaddr(str(from_header or ""))
     subject = " ".join(_CONTROL.sub(" ", str(subject_header or "")).split())
-    _check_parts(message)
+    try:
+        _check_parts(message)
+    except Unreadable as exc:
+        raise Unreadable(str(exc), sender.strip().lower(), subject) from None
     return Inbound(
         raw=raw,
         message=message,

@@ -84,7 +84,7 @@ class Processor:
         try:
             message = parse_message(raw)
         except Unreadable as exc:
-            return self.unreadable(raw, str(exc))
+            return self.unreadable(raw, str(exc), sender=exc.sender, subject=exc.subject)
         if message.message_id is None:
             return self.unreadable(raw, "no Message-ID header", message)
         with self.services.db.session() as session:
@@ -404,11 +404,19 @@ class Processor:
 
     # --- unreadable ------------------------------------------------------------------------
 
-    def unreadable(self, raw: bytes, reason: str, message: Inbound | None = None) -> Handled:
+    def unreadable(
+        self,
+        raw: bytes,
+        reason: str,
+        message: Inbound | None = None,
+        *,
+        sender: str = "",
+        subject: str = "",
+    ) -> Handled:
         """Record an unreadable message once and tell the coordinators (a person must look)."""
         key = ledger_key(raw, None)
-        sender = message.sender if message else ""
-        subject = message.subject if message else ""
+        sender = message.sender if message else sender
+        subject = message.subject if message else subject
         lang = self.services.config.bot.default_language
         result = Handled(
             "unreadable",
