@@ -202,6 +202,17 @@ def test_reminder_plan_reports_a_held_address(
     main(["remind", "plan"])
     plan = capsys.readouterr().out
     assert "not by email: Geir Graff: bounced on 2020-01-15: 550 5.1.1" in plan
+    # A coordinator gives the registry another address: reachable again.
+    services = build_services(load_config())
+    try:
+        kari = Sender(COORDINATOR, COORDINATOR, "Kari")
+        reply = ChatService(services).message(kari, "/email geir-graff geir@asker.kommune.no")
+        assert "geir@asker.kommune.no" in reply.plain_text()
+    finally:
+        services.close()
+    main(["remind", "plan"])
+    plan = capsys.readouterr().out
+    assert "bounced" not in plan and "Geir Graff (Asker) <geir@asker.kommune.no>" in plan
 
 
 # --- /attendance in chat ----------------------------------------------------------------------
