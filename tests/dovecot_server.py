@@ -7,7 +7,7 @@ the package creates; as anyone else they run as that user (Dovecot then needs no
 
     with DovecotServer() as imap:
         imap.append(raw_bytes)             # a message into INBOX
-        imap.folder_uids("coordbot/handled")
+        imap.folder_messages("coordbot-handled")
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ mail_location = maildir:{self._dir}/mail/%u
 mail_privileged_group =
 namespace inbox {{
   inbox = yes
-  separator = /
 }}
 passdb {{
   driver = passwd-file

@@ -5,9 +5,9 @@ message is database and engine work that must leave the event loop anyway, imapl
 new dependency, and IDLE (RFC 2177) is three lines of protocol on its socket. IDLE where the
 server offers it, polling otherwise; a lost connection is reopened with doubling backoff.
 
-A message is moved to `coordbot/handled` only after `Processor.handle` committed its effects
+A message is moved to `coordbot-handled` only after `Processor.handle` committed its effects
 (a crash in between handles it again, and the Message-ID ledger makes that a no-op); one that
-cannot be read goes to `coordbot/needs-person` and the coordinators are told. No message
+cannot be read goes to `coordbot-needs-person` and the coordinators are told. No message
 stops the worker.
 """
 
@@ -31,8 +31,9 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-HANDLED_FOLDER = "coordbot/handled"
-NEEDS_PERSON_FOLDER = "coordbot/needs-person"
+# Top-level names: no hierarchy delimiter, which differs between servers ("/" or ".").
+HANDLED_FOLDER = "coordbot-handled"
+NEEDS_PERSON_FOLDER = "coordbot-needs-person"
 MAX_FETCH_BYTES = 10 * 1024 * 1024
 IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 POLL_SECONDS = 60.0
