@@ -419,3 +419,22 @@ def test_replies_for_other_events_or_people_change_nothing(
         assert out["action"] == "ignored", out
     main(["attendance", "network-meeting", "--json"])
     assert {r["partstat"] for r in json.loads(capsys.readouterr().out)} == {"NEEDS-ACTION"}
+
+
+def test_reply_retried_then_sent_or_left_queued(
+    smtp: SmtpTestServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COORDBOT_DELIVERY_BACKOFF_SECONDS", "0.2")
+    # A retry is due on the system clock; a fixed one never reaches it.
+    monkeypatch.delenv("COORDBOT_BOT_NOW")
+    smtp.refuse("geir.graff@asker.kommune.no", 451, "4.3.0 try later", times=1)
+    code, out = ingest(capsys, FIXTURES / "question-iso-8859-1.eml")
+    assert (code, out["delivery"]) == (0, "sent")
+    assert len(smtp.messages) == 1
+    # No SMTP server at all: the reply waits in the outbox for `coordbot run`; still exit 0.
+    monkeypatch.setenv("COORDBOT_EMAIL_SMTP_PORT", "9")
+    monkeypatch.setenv("COORDBOT_DELIVERY_BROADCAST_RETRY_SECONDS", "0.5")
+    code, out = ingest(capsys, FIXTURES / "question-html-only.eml")
+    assert (code, out["action"]) == (0, "replied")
+    assert str(out["delivery"]).startswith("pending")
+    assert sorted(r.status for r in outbox_rows("mail-reply")) == ["pending", "sent"]

@@ -22,6 +22,8 @@ from bot.inbound.process import Handled, Processor
 from bot.inbound.questions import REPLY_SOURCE
 from bot.services import Services
 
+INGEST_RETRY_SECONDS = 10.0
+
 
 def cmd_mail(args: argparse.Namespace) -> int:
     """mail ingest: handle one message from a file or standard input."""
@@ -62,7 +64,8 @@ async def _deliver_reply(services: Services, result: Handled) -> str:
         services.outbox,
         services.clock,
         source,
-        give_up_after=services.config.delivery.broadcast_retry_seconds,
+        # A mail pipe waits for this command: retry briefly, then leave it to `coordbot run`.
+        give_up_after=min(services.config.delivery.broadcast_retry_seconds, INGEST_RETRY_SECONDS),
     )
     for status in ("sent", "failed", "cancelled"):
         if progress.counts.get(status):

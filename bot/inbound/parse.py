@@ -166,6 +166,7 @@ class _HtmlText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Start skipping at quoted or invisible blocks; a block starts a line."""
         classes = " ".join(v or "" for k, v in attrs if k in ("class", "id")).lower()
         # Gmail's and Outlook's quoted history and signatures are marked in the markup.
         quoted = any(
@@ -180,6 +181,7 @@ class _HtmlText(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        """End a skipped block or a line."""
         if self._skip:
             self._skip -= 1
             return
@@ -187,6 +189,7 @@ class _HtmlText(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
+        """Keep text outside skipped blocks."""
         if not self._skip:
             self.parts.append(data)
 

@@ -341,6 +341,7 @@ class Processor:
         data = self.services.registry.snapshot()
 
         def ignored(reason: str) -> Handled:
+            """Record the question as ignored, with the reason."""
             return self._write(
                 message,
                 lambda s: (
@@ -364,6 +365,7 @@ class Processor:
         answer = self.services.answers.ask(text)
 
         def effects(session: Session) -> tuple[Handled, bool]:
+            """Queue the reply unless the sender had their answers for this hour."""
             now = self.services.clock.now()
             if (
                 loopguard.replies_in_last_hour(session, message.sender, now)

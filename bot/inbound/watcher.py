@@ -52,6 +52,7 @@ def fault_hook_from_env(env: dict[str, str] | os._Environ[str]) -> StageHook | N
     remaining = [int(count_text)]
 
     def hook(name: str) -> None:
+        """Kill this process the Nth time `stage` is reached."""
         if name == stage:
             remaining[0] -= 1
             if remaining[0] <= 0:
