@@ -43,6 +43,10 @@ def build_components(
     components.append(DeliveryComponent(services, telegram=transport_for(services.config.telegram)))
     if services.config.reminders.enabled:
         components.append(ReminderScheduler(services))
+    if services.config.inbound.imap_host:
+        from bot.inbound.watcher import ImapWatcher
+
+        components.append(ImapWatcher(services))
     # The chat goes last: it starts once what it talks about runs, and stops first.
     components += chat_transport(services, interactive=interactive, request_stop=request_stop)
     return components

@@ -117,6 +117,19 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class InboundConfig:
+    """[inbound]: the mailbox coordbot reads (answers to invites, bounces, questions)."""
+
+    address: str = ""
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: str = "tls"
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -126,6 +139,7 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
 
     @property
     def database_url(self) -> str:
@@ -228,3 +242,5 @@ def _validate(config: Config) -> None:
         raise ConfigError("bot.directory_access must be open or known")
     if config.bot.default_language not in ("en", "nb", "nn"):
         raise ConfigError("bot.default_language must be en, nb or nn")
+    if config.inbound.imap_security not in ("starttls", "tls", "none"):
+        raise ConfigError("inbound.imap_security must be starttls, tls or none")

@@ -112,8 +112,10 @@ class Mailer(Protocol):
         self,
         messages: Sequence[EmailMessage],
         envelopes: Sequence[Sequence[str]] | None = None,
+        senders: Sequence[str | None] | None = None,
     ) -> list[MailResult]:
-        """Send `messages` in order; one result per message, in the same order."""
+        """Send `messages` in order; one result per message, in the same order. `senders`
+        gives each message's envelope sender (None: the From address)."""
         ...
 
 
@@ -160,6 +162,7 @@ class SmtpMailer:
         self,
         messages: Sequence[EmailMessage],
         envelopes: Sequence[Sequence[str]] | None = None,
+        senders: Sequence[str | None] | None = None,
     ) -> list[MailResult]:
         """Send `messages` over one connection; one MailResult per message, in order."""
         if envelopes is not None and len(envelopes) != len(messages):
@@ -167,7 +170,7 @@ class SmtpMailer:
         results: list[MailResult | None] = [None] * len(messages)
         try:
             async with asyncio.timeout(self._config.timeout):
-                await self._send_all(messages, envelopes, results)
+                await self._send_all(messages, envelopes, results, senders)
         except TimeoutError:
             pass  # the messages not reached yet are reported below
         return [
@@ -187,6 +190,7 @@ class SmtpMailer:
         messages: Sequence[EmailMessage],
         envelopes: Sequence[Sequence[str]] | None,
         results: list[MailResult | None],
+        senders: Sequence[str | None] | None = None,
     ) -> None:
         import aiosmtplib
 
@@ -206,7 +210,8 @@ class SmtpMailer:
                             )
                         return
                 try:
-                    results[i] = await _send_one(client, message, recipients)
+                    sender = senders[i] if senders is not None else None
+                    results[i] = await _send_one(client, message, recipients, sender)
                 except _Dropped as dropped:
                     results[i] = _failure(message, recipients, None, f"connection lost: {dropped}")
                     client.close()
@@ -229,7 +234,10 @@ class SmtpMailer:
 
 
 async def _send_one(
-    client: aiosmtplib.SMTP, message: EmailMessage, recipients: tuple[str, ...]
+    client: aiosmtplib.SMTP,
+    message: EmailMessage,
+    recipients: tuple[str, ...],
+    sender: str | None = None,
 ) -> MailResult:
     import aiosmtplib
 
@@ -237,7 +245,9 @@ async def _send_one(
     if not recipients:
         return MailResult(message_id, (), False, True, None, "the message names no recipient")
     try:
-        refused, _reply = await client.send_message(message, recipients=list(recipients))
+        refused, _reply = await client.send_message(
+            message, sender=sender, recipients=list(recipients)
+        )
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [e.code for e in exc.recipients]
         detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bot.access
 import bot.calendar.records
 import bot.delivery.models
+import bot.inbound.models
 import bot.registry.edits.audit
 import bot.registry.marks
 import bot.registry.tables
@@ -21,5 +22,6 @@ TABLE_MODULES = (
     bot.subscriptions,  # subscription
     bot.calendar.records,  # calendar_invite
     bot.delivery.models,  # outbox, broadcast
+    bot.inbound.models,  # inbound_message, attendance, address_hold, address_temporary_failure
 )
 METADATA = Base.metadata

@@ -205,6 +205,10 @@ class Subscriptions:
                 session.add(entry)
             return entry.value.encode()
 
+    def sign(self, payload: bytes) -> bytes:
+        """HMAC-SHA256 of `payload` with the unsubscribe key (also signs bounce return paths)."""
+        return hmac.new(self._key(), payload, hashlib.sha256).digest()
+
     def token(self, subscriber: str, audience: str, channel: str = "email") -> str:
         """A signed token naming (subscriber, audience, channel)."""
         payload = json.dumps([subscriber, audience, channel], separators=(",", ":")).encode()

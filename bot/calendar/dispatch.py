@@ -77,6 +77,7 @@ def organizer_of(services: Services) -> Organizer:
         address=services.config.email.from_address,
         from_name=services.config.email.from_name,
         organizer_name=services.config.calendar.organizer_name,
+        reply_address=services.config.inbound.address,
     )
 
 

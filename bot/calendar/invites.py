@@ -48,6 +48,8 @@ class Organizer:
     address: str
     from_name: str
     organizer_name: str
+    # Where answers go (inbound.address): ORGANIZER and Reply-To; empty: `address`.
+    reply_address: str = ""
 
 
 def invite_calendar(
@@ -70,7 +72,8 @@ def invite_calendar(
         data, ev, lang=lang, stamp=now.astimezone(UTC), cancelled=method == "CANCEL"
     )
     component["ORGANIZER"] = vCalAddress.new(
-        f"mailto:{organizer.address}", cn=calendar_param(organizer.organizer_name) or None
+        f"mailto:{organizer.reply_address or organizer.address}",
+        cn=calendar_param(organizer.organizer_name) or None,
     )
     component["ATTENDEE"] = vCalAddress.new(
         f"mailto:{invitee.address}",
@@ -120,6 +123,8 @@ def build_invite(
     # Every header goes through email.headerregistry (Address objects, checked text).
     message["From"] = sender
     message["To"] = to
+    if organizer.reply_address:
+        message["Reply-To"] = mailbox(None, organizer.reply_address, "inbound.address")
     message["Subject"] = subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Short enough to stay on one header line; the key helps whoever reads a bounce.

@@ -105,6 +105,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         description=N_("show a person, or add one: /person add NAME [ADDRESS]"),
     ),
     CommandSpec(
+        "attendance",
+        "admin",
+        coordinator_only=True,
+        args="EVENT",
+        description=N_("who accepted or declined an event's invite"),
+    ),
+    CommandSpec(
         "subscribe",
         "delivery",
         args="AUDIENCE [telegram|email]",

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Literal
 
 from bot import access
-from bot.chat import admin, contacts, delivery, directory, edits
+from bot.chat import admin, attendance, contacts, delivery, directory, edits
 from bot.chat.choices import ChoiceStore
 from bot.chat.commands import COMMAND_BY_NAME, COMMANDS, CommandSpec, parse_command
 from bot.chat.reply import Line, Reply, Span, bold, plain, text_reply
@@ -102,6 +102,9 @@ class ChatService:
             ),
             "person": lambda ctx, args: contacts.person_command(
                 self.services, ctx, args, self.choices
+            ),
+            "attendance": lambda ctx, args: attendance.attendance_command(
+                self.services, ctx.lang, args
             ),
         }
         for name in ("subscribe", "unsubscribe", "subscriptions", "done", "broadcast"):

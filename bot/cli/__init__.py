@@ -20,6 +20,8 @@ COMMANDS = {
     "registry": "bot.cli.registry:cmd_registry",
     "remind": "bot.cli.delivery:cmd_remind",
     "broadcast": "bot.cli.delivery:cmd_broadcast",
+    "mail": "bot.cli.mail:cmd_mail",
+    "attendance": "bot.cli.mail:cmd_attendance",
 }
 
 
@@ -108,6 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--text", metavar="T")
     body.add_argument("--file", metavar="F")
     broadcast.add_argument("--dry-run", action="store_true", help="show what would be sent")
+
+    mail = sub.add_parser("mail", help="inbound mail")
+    mail_sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
+    ingest = mail_sub.add_parser(
+        "ingest",
+        help="handle one inbound message (question, invite answer, bounce, unsubscribe)",
+        description="Handle one RFC 5322 message from FILE or standard input and deliver any "
+        "reply it queued. Exit status: 0 for every message it could read, including ones it "
+        "ignores on purpose; 1 for one a person has to read (the coordinators are told); 2 "
+        "when the file cannot be read.",
+    )
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    ingest.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    attendance = sub.add_parser("attendance", help="who answered an event's invite how")
+    attendance.add_argument("event", metavar="EVENT")
+    attendance.add_argument("--json", action="store_true", help="print a JSON list")
     return parser
 
 

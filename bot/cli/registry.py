@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.support import open_services, print_json
+from bot.inbound.bounces import bounce_findings
 from bot.registry.csvfile import RegistryCsvError, export_registry_csv, read_registry_csv_file
 from bot.registry.data import RegistryData
 from bot.registry.quality import SEVERITIES, Finding, check_registry, count_by_severity
@@ -36,7 +37,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     with open_services(args) as services:
-        findings = check_registry(services.registry.snapshot())
+        data = services.registry.snapshot()
+        findings = check_registry(data) + bounce_findings(services.db, data, services.zone.key)
     if args.json:
         print_json([f.to_json() for f in findings])
     else:

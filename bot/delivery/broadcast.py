@@ -20,6 +20,7 @@ from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient,
 from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.i18n import gettext, ngettext, reply_language
+from bot.inbound.questions import unsubscribe_mailto
 from bot.mail import HeaderValueError, header_text
 from bot.registry.data import AudienceRec
 from bot.services import Services
@@ -263,6 +264,10 @@ def _render(
             now=services.clock.now(),
             list_id=f"{audience.name_en} <{audience.key}.{domain}>",
             unsubscribe_url=url,
+            reply_to=services.config.inbound.address or None,
+            unsubscribe_mailto=unsubscribe_mailto(
+                services.config, subscriptions, recipient.key, audience.key
+            ),
         )
         options = {}
         subject = request.subject

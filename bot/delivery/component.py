@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.delivery.email import EmailWorker
 from bot.delivery.models import TELEGRAM
@@ -78,9 +78,21 @@ def build_workers(
                 screen=screen,
                 source=source,
                 poll_seconds=poll_seconds,
+                return_path=_return_path(services),
             )
         )
     return workers
+
+
+def _return_path(services: Services) -> Callable[[Claimed], str] | None:
+    """Signed per-row bounce addresses when `inbound.address` is set (bot.inbound.bounces)."""
+    address = services.config.inbound.address
+    if not address:
+        return None
+    from bot.inbound.bounces import return_path
+
+    sign = Subscriptions(services.db, services.clock, services.config).sign
+    return lambda row: return_path(address, row.id, sign)
 
 
 class DeliveryComponent:

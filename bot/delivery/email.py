@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+from collections.abc import Callable
 from email.message import EmailMessage
 
 from bot.clock import Clock
@@ -49,6 +50,7 @@ class EmailWorker(ChannelWorker):
         screen: Screen = no_screen,
         source: tuple[str, str] | None = None,
         poll_seconds: float | None = None,
+        return_path: Callable[[Claimed], str] | None = None,
     ) -> None:
         super().__init__(
             outbox,
@@ -61,6 +63,8 @@ class EmailWorker(ChannelWorker):
         )
         self.mailer = mailer
         self.batches = 0
+        # The envelope sender of each row (a signed per-row bounce address, bot.inbound.bounces).
+        self._return_path = return_path
 
     async def dispatch(self, rows: list[Claimed]) -> None:
         """Send one batch and record every row's outcome."""
@@ -75,7 +79,12 @@ class EmailWorker(ChannelWorker):
                 outcomes.append(Outcome(row.id, "failed", f"stored message unreadable: {exc}"))
         if sendable:
             try:
-                results = await self.mailer.send_batch(messages, [[r.address] for r in sendable])
+                envelopes = [[r.address] for r in sendable]
+                if self._return_path is None:
+                    results = await self.mailer.send_batch(messages, envelopes)
+                else:
+                    senders = [self._return_path(r) for r in sendable]
+                    results = await self.mailer.send_batch(messages, envelopes, senders)
             except Exception as exc:  # Mailers should not raise; if one does, nothing is lost
                 log.exception("mailer raised while sending a batch")
                 results = [

@@ -17,6 +17,7 @@ from bot.access import ChatUser
 from bot.db import Database
 from bot.delivery.models import EMAIL, TELEGRAM
 from bot.delivery.outbox import Claimed
+from bot.inbound.bounces import held_addresses
 from bot.mail import HeaderValueError, check_address
 from bot.registry.data import PersonRec
 from bot.subscriptions import Subscriptions
@@ -138,6 +139,8 @@ def resolve(
     Telegram); everyone left out is in `skipped` with the reason."""
     channels = tuple(channels)
     by_person, by_user = chat_links(db)
+    # Addresses that bounced stay unreachable until the registry has another one.
+    held = held_addresses(db) if EMAIL in channels else {}
     opted_out = {c: subscriptions.opted_out(audience, c) if audience else set() for c in channels}
     recipients: list[Recipient] = []
     skipped: list[Skip] = []
@@ -147,7 +150,7 @@ def resolve(
                 skipped.append(Skip(person.key, person.name, channel, UNSUBSCRIBED, "unsubscribed"))
                 continue
             if channel == EMAIL:
-                problem = email_problem(person.email)
+                problem = email_problem(person.email) or held.get((person.email or "").lower())
                 if problem is None:
                     assert person.email is not None
                     recipients.append(
@@ -203,6 +206,13 @@ def screen_rows(
     for row in rows:
         if row.audience and (row.recipient, row.audience, row.channel) in gone:
             refused[row.id] = UNSUBSCRIBED
+    if any(r.channel == EMAIL for r in rows):
+        held = held_addresses(db)
+        for row in rows:
+            reason = held.get(row.address.lower()) if row.channel == EMAIL else None
+            # A row queued before its address bounced; the invite ledger's own rows too.
+            if reason and row.id not in refused and row.source_kind != "mail-reply":
+                refused[row.id] = f"{UNREACHABLE}: {reason}"
     chats = {int(r.address) for r in rows if r.channel == TELEGRAM and r.id not in refused}
     if chats:
         with db.session() as session:

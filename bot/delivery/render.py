@@ -37,6 +37,8 @@ def email_message(
     list_id: str | None = None,
     unsubscribe_url: str | None = None,
     auto_submitted: bool = False,
+    reply_to: str | None = None,
+    unsubscribe_mailto: str | None = None,
 ) -> bytes:
     """A complete plain-text e-mail (RFC 5322 bytes, CRLF line ends).
 
@@ -52,8 +54,13 @@ def email_message(
     message["Message-ID"] = make_msgid(domain=domain)
     if list_id:
         message["List-Id"] = header_text(list_id, "list id")
+    if reply_to:
+        message["Reply-To"] = mailbox(None, reply_to, "inbound.address")
     if unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{header_text(unsubscribe_url, 'unsubscribe URL')}>"
+        links = f"<{header_text(unsubscribe_url, 'unsubscribe URL')}>"
+        if unsubscribe_mailto:
+            links += f", <{header_text(unsubscribe_mailto, 'unsubscribe mailto')}>"
+        message["List-Unsubscribe"] = links
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if auto_submitted:
         message["Auto-Submitted"] = "auto-generated"
