@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bot.access
 import bot.calendar.records
+import bot.dashboard.auth
 import bot.delivery.models
 import bot.registry.edits.audit
 import bot.registry.marks
@@ -21,5 +22,6 @@ TABLE_MODULES = (
     bot.subscriptions,  # subscription
     bot.calendar.records,  # calendar_invite
     bot.delivery.models,  # outbox, broadcast
+    bot.dashboard.auth,  # dashboard_link, dashboard_session
 )
 METADATA = Base.metadata

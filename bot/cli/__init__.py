@@ -20,6 +20,7 @@ COMMANDS = {
     "registry": "bot.cli.registry:cmd_registry",
     "remind": "bot.cli.delivery:cmd_remind",
     "broadcast": "bot.cli.delivery:cmd_broadcast",
+    "dashboard": "bot.cli.dashboard:cmd_dashboard",
 }
 
 
@@ -108,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--text", metavar="T")
     body.add_argument("--file", metavar="F")
     broadcast.add_argument("--dry-run", action="store_true", help="show what would be sent")
+
+    from bot.cli.dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(sub)
     return parser
 
 
