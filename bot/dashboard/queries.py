@@ -240,15 +240,14 @@ def overview(services: Services, now: datetime) -> Overview:
     )
 
 
-def marker_name(db: Database, by: str) -> str:
-    """A readable name for a mark's author ("telegram:123" -> the chat user's name)."""
-    source = by.removeprefix("dashboard:")
+def chat_user_name(db: Database, source: str) -> str | None:
+    """The display name of a "telegram:ID" source, when that chat user is known."""
     kind, _sep, ident = source.partition(":")
     if kind == "telegram" and ident.lstrip("-").isdigit():
         user = find_chat_user(db, int(ident))
         if user is not None:
             return user.display_name
-    return source
+    return None
 
 
 def search_registry(

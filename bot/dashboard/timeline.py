@@ -13,12 +13,13 @@ from bot.registry.data import EventRec
 
 ROW = 40
 TOP = 56
-WIDTH = 720
+WIDTH = 780
+TODAY_ROW = 30
 AXIS_X = 150
 # Shapes and colours per kind; each colour has at least 4.5:1 contrast on white.
 COLOURS = {"deadline": "#a4262c", "meeting": "#0b5cad", "milestone": "#2e6b30"}
 PAST = "#6b6b6b"
-MAX_TITLE = 64
+MAX_TITLE = 60
 
 
 def _marker(kind: str, x: int, y: int, colour: str) -> str:
@@ -41,7 +42,7 @@ def kind_name(kind: str, lang: str) -> str:
 def timeline_svg(events: Sequence[EventRec], today: date, lang: str) -> Markup:
     """The SVG (safe to put into the page as it is)."""
     items = sorted((e for e in events if not e.cancelled), key=lambda e: (e.start_date, e.key))
-    height = TOP + ROW * len(items) + 24
+    height = TOP + ROW * len(items) + TODAY_ROW + 24
     label = gettext(lang, "Timeline of the programme")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -62,12 +63,16 @@ def timeline_svg(events: Sequence[EventRec], today: date, lang: str) -> Markup:
         'stroke="#8a8a8a" stroke-width="2"/>'
     )
     today_drawn = False
-    for index, event in enumerate(items):
-        y = TOP + ROW * index + ROW // 2
+    top = TOP
+    for event in items:
         past = event.end_date < today
         if not today_drawn and event.start_date >= today:
+            # Today gets a row of its own, so its label never covers an item.
             today_drawn = True
-            out.append(_today_line(y - ROW // 2, today, lang))
+            out.append(_today_line(top + TODAY_ROW // 2, today, lang))
+            top += TODAY_ROW
+        y = top + ROW // 2
+        top += ROW
         colour = PAST if past else COLOURS.get(event.kind, COLOURS["milestone"])
         title = event.title(lang)
         short = title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
@@ -88,15 +93,16 @@ def timeline_svg(events: Sequence[EventRec], today: date, lang: str) -> Markup:
         )
         out.append("</g>")
     if not today_drawn:
-        out.append(_today_line(TOP + ROW * len(items), today, lang))
+        out.append(_today_line(top + TODAY_ROW // 2, today, lang))
     out.append("</svg>")
     return Markup("".join(out))
 
 
 def _today_line(y: int, today: date, lang: str) -> str:
-    text = gettext(lang, "Today, {date}", date=format_date(today, lang, "medium"))
+    text = gettext(lang, "Today, {date}", date=format_date(today, lang, "d MMM"))
     return (
-        f'<line x1="0" y1="{y}" x2="{WIDTH}" y2="{y}" stroke="#b35900" stroke-width="2" '
-        f'stroke-dasharray="6 4"/><text x="{WIDTH - 6}" y="{y - 4}" font-size="13" '
-        f'text-anchor="end" fill="#8a4500">{escape(text)}</text>'
+        f'<line x1="{AXIS_X - 8}" y1="{y}" x2="{WIDTH - 10}" y2="{y}" stroke="#b35900" '
+        f'stroke-width="2" stroke-dasharray="6 4"/><text x="{AXIS_X - 16}" y="{y + 5}" '
+        f'font-size="14" font-weight="bold" text-anchor="end" fill="#8a4500">'
+        f"{escape(text)}</text>"
     )

@@ -21,7 +21,15 @@ from bot.calendar.feeds import base_url_for
 from bot.clock import Clock, SystemClock
 from bot.dashboard import actions, auth, queries
 from bot.dashboard.timeline import kind_name, timeline_svg
-from bot.i18n import LANGUAGES, format_date, format_datetime, gettext, ngettext, reply_language
+from bot.i18n import (
+    LANGUAGES,
+    format_date,
+    format_datetime,
+    format_list,
+    gettext,
+    ngettext,
+    reply_language,
+)
 from bot.services import Services
 
 COOKIE = "coordbot_session"
@@ -220,7 +228,7 @@ class Dashboard:
         return self._auth_clock.now()
 
     def _when(self, value: datetime, lang: str) -> str:
-        return format_datetime(value, lang, "medium", self._services.zone)
+        return format_datetime(value, lang, "short", self._services.zone)
 
     # --- login and logout -----------------------------------------------------------------
 
@@ -417,8 +425,14 @@ class Dashboard:
                             "key": row.municipality.key,
                             "name": row.municipality.name,
                             "done": mark is not None,
-                            "by": queries.marker_name(services.db, mark.by) if mark else "",
-                            "at": self._when(mark.at, lang) if mark else "",
+                            "marked": gettext(
+                                lang,
+                                "marked by {who}, {when}",
+                                who=_marker_text(services, mark.by, lang),
+                                when=self._when(mark.at, lang),
+                            )
+                            if mark
+                            else "",
                         }
                     )
                 out.append(
@@ -452,8 +466,6 @@ class Dashboard:
                 "all_done": gettext(lang, "Every municipality has delivered."),
                 "municipality": gettext(lang, "Municipality"),
                 "status": gettext(lang, "Delivered?"),
-                "by": gettext(lang, "Marked by"),
-                "at": gettext(lang, "When"),
                 "action": gettext(lang, "Action"),
                 "yes": gettext(lang, "Delivered"),
                 "no": gettext(lang, "Not delivered"),
@@ -494,6 +506,7 @@ class Dashboard:
                         "rows": [
                             {
                                 "name": a.name,
+                                "from": _where_from(snapshot, a.email),
                                 "email": a.email,
                                 "answer": answers.get(a.partstat, a.partstat),
                                 "partstat": a.partstat,
@@ -504,6 +517,15 @@ class Dashboard:
                         "not_invited": ", ".join(p.name for p in m.not_invited),
                         "not_invited_n": len(m.not_invited),
                         "without": ", ".join(p.name for p in m.without_address),
+                        "empty": not (m.attendance or m.not_invited or m.without_address),
+                        "audiences": format_list(
+                            [
+                                snapshot.audience_by_key[a].name(lang)
+                                for a in m.event.audiences
+                                if a in snapshot.audience_by_key
+                            ],
+                            lang,
+                        ),
                     }
                 )
             return out
@@ -518,9 +540,13 @@ class Dashboard:
             texts={
                 "name": gettext(lang, "Name"),
                 "email": gettext(lang, "E-mail"),
+                "from": gettext(lang, "From"),
                 "answer": gettext(lang, "Answer"),
                 "comment": gettext(lang, "Comment"),
                 "nobody": gettext(lang, "No invites have been sent for this meeting yet."),
+                "empty": gettext(
+                    lang, "Nobody in the registry belongs to this meeting's audience yet:"
+                ),
                 "not_invited": gettext(lang, "Not invited yet:"),
                 "without": gettext(lang, "No e-mail address, cannot be invited:"),
                 "send": gettext(lang, "Send invites"),
@@ -763,6 +789,38 @@ class Dashboard:
 def _https(request: web.Request) -> bool:
     """True when the browser talks https to us, directly or through a proxy that says so."""
     return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
+def _where_from(data: Any, address: str) -> str:
+    """The municipalities or organisations of the registry person with this address."""
+    wanted = address.strip().lower()
+    for person in data.people:
+        if person.email and person.email.strip().lower() == wanted:
+            places = dict.fromkeys(
+                data.municipality_by_key[r.municipality].name
+                if r.municipality in data.municipality_by_key
+                else data.organisation_by_key[r.organisation].name
+                if r.organisation in data.organisation_by_key
+                else ""
+                for r in person.roles
+            )
+            return ", ".join(p for p in places if p)
+    return ""
+
+
+def _marker_text(services: Services, by: str, lang: str) -> str:
+    """Who made a deadline mark, readably: "Kari Nordmann (dashboard)", "command line"."""
+    on_dashboard = by.startswith("dashboard:")
+    source = by.removeprefix("dashboard:")
+    if source == auth.CLI_HOLDER:
+        who = gettext(lang, "command line")
+    elif source.startswith("telegram:"):
+        who = queries.chat_user_name(services.db, source) or gettext(
+            lang, "Telegram user {id}", id=source.partition(":")[2]
+        )
+    else:
+        who = source
+    return gettext(lang, "{who} (dashboard)", who=who) if on_dashboard else who
 
 
 def _holder_text(holder: str, lang: str) -> str:
