@@ -38,9 +38,7 @@ async def server(
 
 
 def _link(services: Services, holder: str = auth.CLI_HOLDER, now: datetime | None = None) -> str:
-    token = auth.issue_link(
-        services.db, services.config, holder, "en", now or datetime.now(UTC)
-    )
+    token = auth.issue_link(services.db, services.config, holder, "en", now or datetime.now(UTC))
     from bot.dashboard.views import login_url
 
     return login_url(services, token)
@@ -139,14 +137,16 @@ async def test_secure_cookie_behind_https_proxy(server: tuple[CalendarServer, Se
     _web_server, services = server
     url = _link(services)
     base = url.split("/dashboard/", 1)[0]
-    async with _client() as http:
-        async with http.post(
+    async with (
+        _client() as http,
+        http.post(
             f"{base}/dashboard/login",
             data={"token": _token(url)},
             headers={"X-Forwarded-Proto": "https"},
             allow_redirects=False,
-        ) as response:
-            assert "Secure" in response.headers["Set-Cookie"]
+        ) as response,
+    ):
+        assert "Secure" in response.headers["Set-Cookie"]
 
 
 def test_links_expire_after_15_minutes_and_are_stored_hashed(services: Services) -> None:

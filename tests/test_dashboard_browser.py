@@ -90,7 +90,7 @@ async def _shot(page: object, name: str) -> None:
 async def test_coordinator_marks_delivered_and_sees_who_is_coming(
     running: tuple[CalendarServer, Services], smtp_server: SmtpTestServer
 ) -> None:
-    server, services = running
+    server, _services = running
     SHOTS.mkdir(parents=True, exist_ok=True)
     plan_before = await asyncio.to_thread(_coordbot, "remind", "plan", "--now", "2020-01-15T09:00")
     assert "Vesa Heikki Jäntti (Bodø)" in _reminders_of(plan_before, "data-deadline")
