@@ -19,7 +19,7 @@ AXIS_X = 150
 # Shapes and colours per kind; each colour has at least 4.5:1 contrast on white.
 COLOURS = {"deadline": "#a4262c", "meeting": "#0b5cad", "milestone": "#2e6b30"}
 PAST = "#6b6b6b"
-MAX_TITLE = 60
+MAX_TITLE = 66
 
 
 def _marker(kind: str, x: int, y: int, colour: str) -> str:

@@ -145,7 +145,8 @@ class Dashboard:
             (PREFIX + "/registry", gettext(lang, "Registry")),
         ]
         nav = [(href, label, path.rstrip("/") == href) for href, label in pages] if view else []
-        query = {k: v for k, v in request.query.items() if k not in ("lang", "token")}
+        # The token stays: switching language on the login page must not lose the link.
+        query = {k: v for k, v in request.query.items() if k != "lang"}
         languages = [
             (
                 code,
