@@ -172,6 +172,9 @@ async def test_coordinator_marks_delivered_and_sees_who_is_coming(
             table = meeting.locator("table")
             assert await table.locator("tbody tr").count() == len(smtp_server.messages)
             assert "No answer yet" in await table.inner_text()
+            # Geir's address refuses mail: his invite failed, with the server's reason.
+            failed = await meeting.locator(".missing").inner_text()
+            assert "Geir Graff" in failed and "no such mailbox" in failed, failed
             await _shot(page, "05-meetings-after-invites")
 
             # Broadcasts: the report names the refused address; retry queues it again.

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from bot.access import find_chat_user
-from bot.calendar.records import STATUS_SENT, CalendarInvite
+from bot.calendar.records import STATUS_FAILED, STATUS_SENT, CalendarInvite
 from bot.db import Database
 from bot.delivery.broadcast import BroadcastReport, broadcast_report
 from bot.delivery.models import BroadcastRecord, OutboxMessage
@@ -80,6 +80,7 @@ class MeetingView:
     attendance: list[AttendanceRow]
     not_invited: list[PersonRec]
     without_address: list[PersonRec]
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, partstat: str) -> int:
         """How many invitees answered `partstat`."""
@@ -158,6 +159,24 @@ def attendance_for(db: Database, event_key: str) -> list[AttendanceRow]:
     return sorted(invitees.values(), key=lambda a: fold(a.name))
 
 
+def failed_invites(db: Database, event_key: str) -> list[tuple[str, str]]:
+    """(name or address, reason) of invites whose last attempt failed and that never went out."""
+    with db.session() as session:
+        rows = list(
+            session.scalars(
+                select(CalendarInvite)
+                .where(CalendarInvite.event_key == event_key)
+                .order_by(CalendarInvite.id)
+            )
+        )
+    sent = {r.recipient for r in rows if r.status == STATUS_SENT}
+    failed: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        if row.status == STATUS_FAILED and row.recipient not in sent:
+            failed[row.recipient] = (row.name or row.recipient, row.reason or "")
+    return list(failed.values())
+
+
 def meeting_views(data: RegistryData, db: Database) -> list[MeetingView]:
     """Every meeting (by date) with its attendance and its audience members not invited yet."""
     views = []
@@ -175,7 +194,9 @@ def meeting_views(data: RegistryData, db: Database) -> list[MeetingView]:
             p for p in members.values() if p.email and p.email.strip().lower() not in invited
         ]
         without = [p for p in members.values() if not p.email]
-        views.append(MeetingView(event, attendance, not_invited, without))
+        views.append(
+            MeetingView(event, attendance, not_invited, without, failed_invites(db, event.key))
+        )
     return views
 
 

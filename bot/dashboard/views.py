@@ -518,6 +518,7 @@ class Dashboard:
                         "not_invited": ", ".join(p.name for p in m.not_invited),
                         "not_invited_n": len(m.not_invited),
                         "without": ", ".join(p.name for p in m.without_address),
+                        "failed": [f"{name}: {reason}" for name, reason in m.failed],
                         "empty": not (m.attendance or m.not_invited or m.without_address),
                         "audiences": format_list(
                             [
@@ -550,6 +551,7 @@ class Dashboard:
                 ),
                 "not_invited": gettext(lang, "Not invited yet:"),
                 "without": gettext(lang, "No e-mail address, cannot be invited:"),
+                "failed": gettext(lang, "The invite could not be delivered to:"),
                 "send": gettext(lang, "Send invites"),
                 "resend": gettext(lang, "Send invites to those who have not got one"),
                 "cancelled": gettext(lang, "Cancelled"),
