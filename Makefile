@@ -20,7 +20,7 @@ run: $(STAMP)
 # The database-heavy tests run a second time on a throwaway PostgreSQL cluster (skipped with a
 # note where no PostgreSQL server is installed; CI installs one).
 POSTGRES_TESTS ?= tests/test_registry_seed.py tests/test_registry_csv.py tests/test_outbox.py \
-	tests/test_registry_edits.py
+	tests/test_registry_edits.py tests/test_dashboard_auth.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

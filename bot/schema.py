@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bot.access
 import bot.calendar.records
+import bot.dashboard.auth
 import bot.delivery.models
 import bot.inbound.models
 import bot.registry.edits.audit
@@ -23,5 +24,6 @@ TABLE_MODULES = (
     bot.calendar.records,  # calendar_invite
     bot.delivery.models,  # outbox, broadcast
     bot.inbound.models,  # inbound_message, attendance, address_hold, address_temporary_failure
+    bot.dashboard.auth,  # dashboard_link, dashboard_session
 )
 METADATA = Base.metadata

@@ -22,6 +22,7 @@ from bot.calendar.feeds import (
     token_matches,
 )
 from bot.config import ConfigError
+from bot.dashboard import add_dashboard_routes
 from bot.services import Services
 from bot.subscriptions import Subscriptions, add_unsubscribe_routes
 
@@ -64,6 +65,7 @@ class CalendarServer:
         add_unsubscribe_routes(
             app, Subscriptions(self._services.db, self._services.clock, self._services.config)
         )
+        add_dashboard_routes(app, self._services)
         return app
 
     async def start(self) -> None:

@@ -22,6 +22,7 @@ COMMANDS = {
     "broadcast": "bot.cli.delivery:cmd_broadcast",
     "mail": "bot.cli.mail:cmd_mail",
     "attendance": "bot.cli.mail:cmd_attendance",
+    "dashboard": "bot.cli.dashboard:cmd_dashboard",
 }
 
 
@@ -126,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     attendance = sub.add_parser("attendance", help="who answered an event's invite how")
     attendance.add_argument("event", metavar="EVENT")
     attendance.add_argument("--json", action="store_true", help="print a JSON list")
+    from bot.cli.dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from handlers.telegram import (
     account,
     admin,
     broadcast,
+    dashboard,
     directory,
     errors,
     reminders,
@@ -24,5 +25,6 @@ def register_all(application: Application, chat: ChatService) -> None:
     broadcast.register(application, chat)
     subscriptions.register(application, chat)
     reminders.register(application, chat)
+    dashboard.register(application, chat)
     # A new handler group registers here, one line, before the fallbacks.
     errors.register(application, chat)
