@@ -170,7 +170,8 @@ TABLE = [
     Row("what is next?", "answer", "en", events=FEB21, now="2020-02-01T09:00"),
     Row("hva skjer nå?", "answer", "nb", events=("steering-group-meeting",),
         now="2020-04-01T09:00"),
-    Row("what is next?", "not_found", "en", now="2020-05-01T09:00"),
+    Row("what is next?", "answer", "en", events=("steering-group-meeting",),
+        says="24 April 2020", now="2020-05-01T09:00"),
     # --- whom to contact about an event ----------------------------------------------------
     Row("who should I contact about the steering group meeting?", "answer", "en",
         ("Kari Aina Eik", "Kristian Mjøen"), ("steering-group-meeting",)),

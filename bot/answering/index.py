@@ -85,7 +85,7 @@ class Index:
             for text in (m.name, *m.aliases):
                 self._add(text, ("place", m.key))
         for o in data.organisations:
-            for org_text in (o.name, o.name_en, *o.aliases):
+            for org_text in (o.name, o.name_en, *o.aliases, *o.seat_names):
                 self._add(org_text, ("org", o.key))
         for a in data.audiences:
             for text in (a.name_en, a.name_nb, *a.aliases):

@@ -14,7 +14,7 @@ def _words(text: str) -> list[str]:
 
 # --- what the question asks ------------------------------------------------------------------
 
-WHO = frozenset({"who", "whom", "whose", "hvem", "hvem sin", "kven"})
+WHO = frozenset({"who", "whom", "whose", "hvem", "hvem sin", "kven", "kven sin"})
 WHEN = frozenset(
     {
         "when",
@@ -31,6 +31,9 @@ WHEN = frozenset(
         "tidspunkt",
         "how long until",
         "hvor lenge til",
+        "kor lenge til",
+        "kva dato",
+        "kva dag",
     }
 )
 NEXT = frozenset(
@@ -46,6 +49,7 @@ NEXT = frozenset(
         "framover",
         "what's next",
         "hva na",
+        "kva na",
         "nestemann",
     }
 )
@@ -62,6 +66,9 @@ HAPPEN = frozenset(
         "event",
         "calendar",
         "skjer",
+        "skjedde",
+        "skjedd",
+        "hender",
         "foregar",
         "hendelser",
         "kalender",
@@ -119,6 +126,8 @@ LIST = frozenset(
         "medlemmer",
         "who are",
         "hvem er med",
+        "kva for",
+        "kven er med",
         "part of",
         "med i",
     }
@@ -134,6 +143,8 @@ MUNICIPALITY_WORDS = frozenset(
         "kommuner",
         "kommunene",
         "kommunen",
+        "kommunar",
+        "kommunane",
         "byer",
         "byene",
         "places",
@@ -160,6 +171,9 @@ HEAD = frozenset(
         "ledere",
         "leiar",
         "leiaren",
+        "leiarar",
+        "leads",
+        "chaired",
         "sjef",
         "sjefen",
         "boss",
@@ -167,7 +181,72 @@ HEAD = frozenset(
         "leads the",
     }
 )
-DEPUTY = frozenset({"deputy", "vice", "nestleder", "nestlederen", "nestleiar", "vice chair"})
+DEPUTY = frozenset(
+    {
+        "deputy",
+        "vice",
+        "nestleder",
+        "nestlederen",
+        "nestleiar",
+        "nestleiaren",
+        "vice chair",
+        "deputy leader",
+        "deputy chair",
+    }
+)
+# Yes/no questions begin with a verb ("is Bodø in batch 1?", "har andre pulje starta?").
+YESNO_START = frozenset(
+    _words(
+        """is are was were has have had did does do will can er var har hadde blir ble vart vert
+    skjedde skjer strommes strommast kommer kjem finnes fins"""
+    )
+)
+# "Has it happened?": the answer is yes when the item lies in the past.
+PAST_Q = frozenset(
+    {
+        "passed",
+        "over",
+        "happened",
+        "held",
+        "been",
+        "started",
+        "begun",
+        "expired",
+        "already",
+        "gatt ut",
+        "utlopt",
+        "utlopet",
+        "passert",
+        "holdt",
+        "avholdt",
+        "vore",
+        "vaert",
+        "skjedd",
+        "starta",
+        "startet",
+        "begynt",
+        "allerede",
+        "allereie",
+        "ferdig",
+        "finished",
+    }
+)
+# "Is it still ahead?": the answer is yes when the item lies in the future.
+AHEAD_Q = frozenset(
+    {
+        "still ahead",
+        "still to come",
+        "ahead",
+        "framfor oss",
+        "foran oss",
+        "fremfor oss",
+        "framleis",
+        "fremdeles",
+        "enda",
+        "still upcoming",
+    }
+)
+SAME_DAY = frozenset({"same day", "samme dag", "same dato", "samme dato", "same date"})
 GREETING = frozenset(
     {
         "hi",
@@ -225,7 +304,15 @@ COMMON = frozenset(
     grane dovre jo"""
     )
 )
-STOP = STOP_EN | STOP_NB
+# Nynorsk function words and query words (kven, kva, kor, kvar, korleis, eg, ikkje...).
+STOP_NN = frozenset(
+    _words(
+        """kven kva kor kvar korleis kvifor kva for eg meg dei deim dykk ho hans hennar ikkje
+    no noko nokon nokre vere vore vert vart blir ein eit som fra fraa til med om pa hja
+    sit sitt sine mi mitt mine kan skal ma enno framleis heile landet"""
+    )
+)
+STOP = STOP_EN | STOP_NB | STOP_NN
 
 # --- language markers (folded words; names and places are never counted) ---------------------
 
@@ -249,6 +336,15 @@ MARKERS_NB = frozenset(
     januar februar mars mai juni juli oktober desember mandag tirsdag onsdag torsdag fredag
     lordag sondag pulje oppstart starter datainnsamling hos sin sitt sine noen finnes ansvar
     representant sekretariat sekretariatet fristene motene hei hallo takk hjelp heisann"""
+    )
+)
+# Nynorsk query words count as Norwegian until the detector tells nynorsk apart (a nynorsk
+# question must never be answered in English).
+MARKERS_NB = MARKERS_NB | frozenset(
+    _words(
+        """kven kva kor kvar korleis eg ikkje noko nokon kjem vore vert vart leiar leiaren
+    nestleiar styringsgruppa motet datakontaktane kommunar kommunane nettverket frist
+    fristen skjer sit tek spoerje sporje nyheitsbrevet stilling stillinga tittelen"""
     )
 )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.answering import lexicon
-from bot.answering.dates import MONTHS, WEEKDAYS, DateRange, find_date
+from bot.answering.dates import MONTHS, WEEKDAYS, DateRange, find_dates
 from bot.answering.index import Index, Sense
 from bot.answering.text import Question, stem_variants
 
@@ -26,6 +26,9 @@ _FLAG_SETS = {
     "deputy": lexicon.DEPUTY,
     "greeting": lexicon.GREETING,
     "help": lexicon.HELP,
+    "past_q": lexicon.PAST_Q,
+    "ahead_q": lexicon.AHEAD_Q,
+    "same_day": lexicon.SAME_DAY,
 }
 _FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
 for _name, _vocab in _FLAG_SETS.items():
@@ -80,6 +83,8 @@ class Mentions:
     concepts: set[str] = field(default_factory=set)
     email_people: list[str] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
+    # Every date the question names ("21 February and 24 April"); `date` is the first.
+    dates: list[DateRange] = field(default_factory=list)
 
     def keys(self, kind: str) -> list[str]:
         """Keys of one kind of sense, in order of mention, each once."""
@@ -133,9 +138,12 @@ def _doubtful_distance(length: int) -> int:
 def resolve(question: Question, index: Index, today: date) -> Mentions:
     """Find what the question mentions."""
     words = question.words
-    found = Mentions(question, list(words), find_date(question, today))
-    blocked = set(found.date.positions) if found.date else set()
+    dates = find_dates(question, today)
+    found = Mentions(question, list(words), dates[0] if dates else None, dates=dates)
+    blocked = {i for rng in dates for i in rng.positions}
     intent_positions = _flags(words, found.flags, blocked)
+    if words and words[0] in lexicon.YESNO_START:
+        found.flags.add("yesno")
     blocked |= _ordinary_words_named_like_places(question, index)
     found.spans = _phrase_spans(words, index, blocked)
     _correct_typos(found, index, blocked | intent_positions)
