@@ -144,15 +144,19 @@ def main(argv: list[str] | None = None) -> int:
                 keys = [e["key"] for e in o.doc["events"]]
                 print(f"[{o.row['class']}] {o.row['question']!r} ({o.row.get('now', '')})")
                 print(f"   failed {o.failed}: got {o.doc['status']} {o.doc['lang']} {names} {keys}")
-                print(f"   want {o.row['status']} {o.row.get('contacts')} {o.row.get('events')}"
-                      f" says={o.row.get('says')}")
+                print(
+                    f"   want {o.row['status']} {o.row.get('contacts')} {o.row.get('events')}"
+                    f" says={o.row.get('says')}"
+                )
                 print("   " + o.doc["text"].replace("\n", "\n   "))
     n = s["total"]
     print(f"{'class':<14}{'strict':>10}{'lenient':>10}{'of':>5}")
     for cls, (st, le, tot) in s["classes"].items():
         print(f"{cls:<14}{st:>10}{le:>10}{tot:>5}")
-    print(f"{'all':<14}{s['strict']:>10}{s['lenient']:>10}{n:>5}"
-          f"   strict {s['strict'] / n:.1%}, lenient (nn reported as nb) {s['lenient'] / n:.1%}")
+    print(
+        f"{'all':<14}{s['strict']:>10}{s['lenient']:>10}{n:>5}"
+        f"   strict {s['strict'] / n:.1%}, lenient (nn reported as nb) {s['lenient'] / n:.1%}"
+    )
     return 0
 
 

@@ -220,14 +220,14 @@ def _month_first(words: list[str], i: int, today: date) -> DateRange | None:
         year, used = _year_after(words, i + 1)
         when = _make(year, MONTHS[word], int(day_match[1]), today)
         if when:
-            spec = None if year else (when.month, when.day)
-            return DateRange(when, when, frozenset(range(i, i + 2 + used)), spec)
+            exact = None if year else (when.month, when.day)
+            return DateRange(when, when, frozenset(range(i, i + 2 + used)), exact)
     year, used = _year_after(words, i)
     previous = words[i - 1] if i else ""
     if word in _AMBIGUOUS_MONTHS and not used and previous not in _IN:
         return None
     first, last = _month_range(year, MONTHS[word], today)
-    spec = None if year else (MONTHS[word], None)
+    spec: tuple[int, int | None] | None = None if year else (MONTHS[word], None)
     return DateRange(first, last, frozenset(range(i, i + 1 + used)), spec)
 
 

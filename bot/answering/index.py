@@ -37,6 +37,22 @@ _NOT_RAW = lexicon.STOP | {
 }
 
 
+# Norwegian (bokmål and nynorsk) and English endings of a noun: definite, plural, genitive.
+_ENDINGS = ("en", "et", "a", "ene", "ane", "er", "ar", "s", "ens", "ets", "as", "es", "ene s")
+
+
+def inflections(word: str) -> list[str]:
+    """Inflected forms of a (folded) noun that ends a name or term: "styringsgruppe" ->
+    "styringsgruppa", "styringsgruppen", "styringsgruppas"...; "contact" -> "contacts"."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    stem = word[:-1] if word.endswith("e") else word
+    forms = [stem + ending for ending in _ENDINGS if " " not in ending]
+    if word.endswith("e"):
+        forms += [word + "n", word + "ns", word + "s", word + "r", word + "ne"]
+    return [f for f in forms if f != word]
+
+
 def _key(words: Iterable[str]) -> str:
     return " ".join(words)
 
@@ -74,25 +90,30 @@ class Index:
 
     # --- entities ----------------------------------------------------------------------------
 
-    def _add(self, text: str | None, sense: Sense) -> None:
+    def _add(self, text: str | None, sense: Sense, inflect: bool = False) -> None:
         if text:
             words = fold_words(text)
             if words:
                 self.phrases[_key(words)].add(sense)
+                if inflect:
+                    for form in inflections(words[-1]):
+                        self.phrases.setdefault(_key([*words[:-1], form]), set()).add(sense)
 
     def _build_entities(self, data: RegistryData) -> None:
         for m in data.municipalities:
             for text in (m.name, *m.aliases):
                 self._add(text, ("place", m.key))
         for o in data.organisations:
-            for org_text in (o.name, o.name_en, *o.aliases, *o.seat_names):
+            for org_text in (o.name, o.name_en, *o.aliases):
+                self._add(org_text, ("org", o.key), inflect=True)
+            for org_text in o.seat_names:
                 self._add(org_text, ("org", o.key))
         for a in data.audiences:
             for text in (a.name_en, a.name_nb, *a.aliases):
-                self._add(text, ("audience", a.key))
+                self._add(text, ("audience", a.key), inflect=True)
         for r in data.role_types:
             for text in (r.name_en, r.name_nb, *r.terms):
-                self._add(text, ("role", r.key))
+                self._add(text, ("role", r.key), inflect=True)
         self.person_order = {p.key: i for i, p in enumerate(data.people)}
         self.place_names = {_key(fold_words(m.name)): m.name for m in data.municipalities}
         for p in data.people:
@@ -156,6 +177,15 @@ class Index:
                 if role.organisation:
                     self.by_role_org[(role.role, role.organisation)].append(h)
                     self.by_org[role.organisation].append(h)
+        # Who has which job title (titles.job_title of each role's printed title).
+        from bot.answering.titles import job_title
+
+        self.by_title: dict[str, list[Holding]] = defaultdict(list)
+        for person in data.people:
+            for role in person.roles:
+                found = job_title(role.title)
+                if found and not any(h.person.key == person.key for h in self.by_title[found[0]]):
+                    self.by_title[found[0]].append(Holding(person, role))
         self.place_audiences: dict[str, set[str]] = defaultdict(set)
         for a in data.audiences:
             for m in a.municipalities:

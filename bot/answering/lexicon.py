@@ -172,7 +172,6 @@ HEAD = frozenset(
         "leiar",
         "leiaren",
         "leiarar",
-        "leads",
         "chaired",
         "sjef",
         "sjefen",
@@ -244,6 +243,25 @@ AHEAD_Q = frozenset(
         "fremdeles",
         "enda",
         "still upcoming",
+    }
+)
+# National scope: a role asked "for the whole country" is its national counterpart.
+NATIONAL = frozenset(
+    {
+        "national",
+        "nationally",
+        "nasjonal",
+        "nasjonalt",
+        "nationwide",
+        "hele landet",
+        "heile landet",
+        "whole country",
+        "the whole country",
+        "norway as a whole",
+        "all of norway",
+        "hele norge",
+        "heile noreg",
+        "for norway",
     }
 )
 SAME_DAY = frozenset({"same day", "samme dag", "same dato", "samme dato", "same date"})
@@ -344,7 +362,9 @@ MARKERS_NB = MARKERS_NB | frozenset(
     _words(
         """kven kva kor kvar korleis eg ikkje noko nokon kjem vore vert vart leiar leiaren
     nestleiar styringsgruppa motet datakontaktane kommunar kommunane nettverket frist
-    fristen skjer sit tek spoerje sporje nyheitsbrevet stilling stillinga tittelen"""
+    fristen skjer sit tek spoerje sporje nyheitsbrevet stilling stillinga tittelen
+    styringsgruppeleder styringsgruppeleiar nettverksleder nettverksleiar datakontaktene
+    styringsgruppen styringsgruppa styringsgruppens nettverkets datakontakter"""
     )
 )
 
@@ -399,3 +419,100 @@ WEAK_CONCEPTS = frozenset({"first", "evaluation"})
 
 # Norwegian and English endings stripped (longest first) to meet inflected forms.
 SUFFIXES = ("ene", "ens", "ets", "ing", "en", "et", "er", "es", "a", "s", "e")
+
+# --- job titles (issue 10): folded phrases -> one title; Norwegian and English names -----------
+# A title is a fact of a person (the newsletter prints them next to names and in signatures);
+# these are the words that name the same title, longest phrases matched first.
+TITLES: dict[str, str] = {}
+
+
+def _title(name: str, words: str) -> None:
+    for word in words.split(","):
+        TITLES[word.strip()] = name
+
+
+_title(
+    "chief_executive",
+    "radmann,radmannen,kommunedirektor,kommunedirektoren,chief executive,"
+    "chief executive officer,ceo,city manager,municipal chief executive,administrasjonssjef,"
+    "town manager",
+)
+_title(
+    "deputy_chief_executive",
+    "ass radmann,ass radmannen,assisterende radmann,assisterande radmann,"
+    "assistant chief executive,deputy chief executive,assistant municipal director",
+)
+_title("director", "kommunaldirektor,kommunaldirektoren,director,municipal director")
+_title(
+    "planner",
+    "samfunnsplanlegger,samfunnsplanleggeren,samfunnsplanleggar,planlegger,planleggeren,"
+    "planner,community planner,social planner,town planner,urban planner",
+)
+_title(
+    "adviser", "radgiver,radgiveren,radgivar,radgjevar,radgjevaren,adviser,advisor,senior adviser"
+)
+_title(
+    "future_navigator",
+    "framtidsnavigator,framtidsnavigatoren,fremtidsnavigator,future navigator",
+)
+_title("secretary_general", "secretary general,generalsekretaer,generalsekretar")
+
+# Questions about a person's title ("what is Geir Graff's title?", "kva stilling har ...").
+ASKS_TITLE = frozenset(
+    {
+        "title",
+        "job title",
+        "position",
+        "job",
+        "tittel",
+        "tittelen",
+        "stilling",
+        "stillinga",
+        "stillingen",
+        "stillingstittel",
+        "stillingstittelen",
+        "what does",
+    }
+)
+# Details the registry holds only in part (a phone number where one is registered) or not at all.
+ASKS_PHONE = frozenset(
+    {
+        "phone",
+        "phone number",
+        "telephone",
+        "mobile",
+        "mobile number",
+        "cell",
+        "telefon",
+        "telefonnummer",
+        "telefonnummeret",
+        "telefonnr",
+        "mobil",
+        "mobilnummer",
+        "mobilnummeret",
+        "ringe",
+        "call",
+    }
+)
+ASKS_POSTAL = frozenset(
+    {
+        "postal address",
+        "post address",
+        "mailing address",
+        "postadresse",
+        "postadressa",
+        "postadressen",
+    }
+)
+ASKS_VISIT = frozenset(
+    {
+        "visiting address",
+        "street address",
+        "besoksadresse",
+        "besoksadressen",
+        "besoksadressa",
+        "where is the office",
+    }
+)
+ASKS_CLOCK = frozenset({"what time", "which time", "klokka", "klokken", "klokkeslett", "kl"})
+ASKS_LINK = frozenset({"link", "url", "lenke", "lenken", "lenkja", "livestream link"})

@@ -109,9 +109,7 @@ def member_of(lang: str, place: str, bodies: list[str]) -> str:
     """The audiences a municipality is in."""
     if not bodies:
         return gettext(lang, "{place} is registered in no batch or network.", place=place)
-    return gettext(
-        lang, "{place} is in: {bodies}.", place=place, bodies=format_list(bodies, lang)
-    )
+    return gettext(lang, "{place} is in: {bodies}.", place=place, bodies=format_list(bodies, lang))
 
 
 def members_of(lang: str, body: str, names: list[str]) -> str:
@@ -205,3 +203,18 @@ def general_contact(lang: str, contact: str) -> str:
 def clarify_first_name(lang: str, name: str) -> str:
     """A bare first name: whom of the registered people with it?"""
     return gettext(lang, "Which {name} do you mean?", name=name)
+
+
+def no_title_here(lang: str, title: str, place: str | None) -> str:
+    """Nobody registered has the title (at the place)."""
+    if place:
+        return gettext(lang, "No {title} in {place} is registered.", title=title, place=place)
+    return gettext(lang, "No {title} is registered.", title=title)
+
+
+def title_of(holding: object) -> str:
+    """The printed job title of a holding's role (empty when it has none)."""
+    from bot.answering.titles import job_title
+
+    found = job_title(getattr(getattr(holding, "role", None), "title", None))
+    return found[1] if found else ""

@@ -29,6 +29,13 @@ _FLAG_SETS = {
     "past_q": lexicon.PAST_Q,
     "ahead_q": lexicon.AHEAD_Q,
     "same_day": lexicon.SAME_DAY,
+    "national": lexicon.NATIONAL,
+    "asks_title": lexicon.ASKS_TITLE,
+    "phone": lexicon.ASKS_PHONE,
+    "postal": lexicon.ASKS_POSTAL,
+    "visit": lexicon.ASKS_VISIT,
+    "clock": lexicon.ASKS_CLOCK,
+    "link": lexicon.ASKS_LINK,
 }
 _FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
 for _name, _vocab in _FLAG_SETS.items():
@@ -164,7 +171,8 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
     positions: set[int] = set()
     n = len(words)
     for i in range(n):
-        if i in blocked:
+        if i in blocked or i in positions:
+            # A word already read as part of a phrase ("deputy leader") is not read again.
             continue
         for length in range(min(_MAX_FLAG_WORDS, n - i), 0, -1):
             hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
