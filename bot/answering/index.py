@@ -74,6 +74,7 @@ class Index:
         self.name_parts: dict[str, list[str]] = defaultdict(list)
         self.person_words: dict[str, tuple[str, ...]] = {}
         self.emails: dict[str, str] = {}
+        self.inflected: set[str] = set()
         self._build_entities(data)
         self._build_gazetteer(places)
         self.known_names = self._known_names(names)
@@ -97,7 +98,12 @@ class Index:
                 self.phrases[_key(words)].add(sense)
                 if inflect:
                     for form in inflections(words[-1]):
-                        self.phrases.setdefault(_key([*words[:-1], form]), set()).add(sense)
+                        key = _key([*words[:-1], form])
+                        if key not in self.phrases:
+                            # Inflected forms are matched exactly, never offered as typo
+                            # corrections (that would only grow the fuzzy vocabulary).
+                            self.inflected.add(key)
+                        self.phrases[key].add(sense)
 
     def _build_entities(self, data: RegistryData) -> None:
         for m in data.municipalities:
@@ -298,6 +304,8 @@ class Index:
         registered name when a real one is as close."""
         kinds: dict[str, set[str]] = defaultdict(set)
         for key, senses in self.phrases.items():
+            if key in self.inflected:
+                continue
             for word in key.split(" "):
                 if len(word) >= 3 and word.isalpha() and word not in lexicon.STOP:
                     for kind, _ in senses:

@@ -8,7 +8,7 @@ from bot.answering import render_facts as facts_text
 from bot.answering.index import Holding
 from bot.answering.model import Answer
 from bot.answering.nearmiss import near_miss, not_in_programme
-from bot.answering.reply import Context
+from bot.answering.reply import MAX_SUGGESTIONS, Context
 from bot.answering.resolve import NameRun
 from bot.answering.roles import (
     answer_role,
@@ -129,7 +129,7 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     asked = ctx.clarify(text, suggestions)
     views = tuple(
         render.contact_view(index, Holding(p, p.roles[0] if p.roles else _NO_ROLE), ctx.lang)
-        for p in people
+        for p in people[:MAX_SUGGESTIONS]
     )
     return Answer("clarify", asked.lang, asked.text, views, (), asked.suggestions)
 

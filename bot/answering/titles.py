@@ -15,6 +15,8 @@ from bot.answering.text import fold_words, stem_variants
 from bot.registry.data import PersonRec
 
 _MAX_WORDS = max(k.count(" ") + 1 for k in TITLES)
+# First words of title phrases: most questions have none, and cost one set lookup per word.
+_FIRST_WORDS = frozenset(k.split(" ", 1)[0] for k in TITLES)
 
 
 def title_keys(words: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -22,6 +24,8 @@ def title_keys(words: Sequence[str]) -> list[tuple[str, int, int]]:
     longest phrases first, single words also by their inflections."""
     found: list[tuple[str, int, int]] = []
     i, n = 0, len(words)
+    if not any(w in _FIRST_WORDS or _stem_in_titles(w) for w in words):
+        return found
     while i < n:
         for length in range(min(_MAX_WORDS, n - i), 0, -1):
             key = TITLES.get(" ".join(words[i : i + length]))
@@ -34,6 +38,10 @@ def title_keys(words: Sequence[str]) -> list[tuple[str, int, int]]:
         else:
             i += 1
     return found
+
+
+def _stem_in_titles(word: str) -> bool:
+    return any(v in TITLES for v in stem_variants(word))
 
 
 def job_title(text: str | None) -> tuple[str, str] | None:
