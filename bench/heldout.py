@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
+if __name__ == "__main__":
+    # Run as a script: the repository root replaces this folder on the path, so other scripts
+    # here (bench/calendar.py) never shadow standard-library modules.
+    sys.path[0] = str(ROOT)
 
 from bot.clock import FixedClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
