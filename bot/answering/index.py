@@ -131,6 +131,14 @@ class Index:
                 self.name_parts[word].append(p.key)
             if p.email:
                 self.emails[p.email.strip().lower()] = p.key
+        # Words of the names of bodies and roles: never taken for a person's name when a
+        # longer phrase around them was read otherwise ("leader of the network | of Excellence").
+        self.entity_words = frozenset(
+            w
+            for key, senses in self.phrases.items()
+            if any(kind in ("org", "audience", "role") for kind, _ in senses)
+            for w in key.split(" ")
+        )
         # An audience and an organisation called alike are one body (the network, the steering
         # group): questions about one reach the other.
         self.audience_org: dict[str, str] = {}

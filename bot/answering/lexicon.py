@@ -445,7 +445,8 @@ _title(
 _title("director", "kommunaldirektor,kommunaldirektoren,director,municipal director")
 _title(
     "planner",
-    "samfunnsplanlegger,samfunnsplanleggeren,samfunnsplanleggar,planlegger,planleggeren,"
+    "samfunnsplanlegger,samfunnsplanleggeren,samfunnsplanleggar,samfunnsplanleggaren,"
+    "planlegger,planleggeren,planleggar,planleggaren,"
     "planner,community planner,social planner,town planner,urban planner",
 )
 _title(

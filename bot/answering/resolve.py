@@ -154,6 +154,9 @@ def resolve(question: Question, index: Index, today: date) -> Mentions:
     blocked |= _ordinary_words_named_like_places(question, index)
     found.spans = _phrase_spans(words, index, blocked)
     _correct_typos(found, index, blocked | intent_positions)
+    for span in found.spans:
+        # A compound's leader part is read as if written apart ("nettverks|leiar").
+        found.flags.update(key for kind, key in span.senses if kind == "flag")
     covered = blocked | {i for s in found.spans for i in range(s.start, s.end)}
     found.name_runs = _name_runs(found, index, covered | intent_positions)
     named = {i for run in found.name_runs for i in run.positions}
@@ -219,8 +222,46 @@ def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Spa
                 if senses and not any(kind == "person" for kind, _ in senses):
                     spans.append(Span(i, i + 1, set(senses)))
                     break
+            else:
+                compound = _body_compound(words[i], index)
+                if compound:
+                    spans.append(Span(i, i + 1, compound))
             i += 1
     return spans
+
+
+# The heads of Norwegian compounds that name a body's leader or deputy ("nettverks|leiar").
+_HEAD_PARTS = frozenset(
+    {w for w in lexicon.HEAD | lexicon.DEPUTY if " " not in w} | {"leiar", "leiaren", "leder"}
+)
+_LINKS = ("s", "e", "")
+
+
+def _body_compound(word: str, index: Index) -> set[Sense] | None:
+    """A compound of a body's name and a leader word ("styringsgruppeleiar",
+    "nettverksnestleiaren", "fn-senterleder"): the body's senses and a `compound_head` or
+    `compound_deputy` marker, or None."""
+    if len(word) < 8 or not word.isalpha():
+        return None
+    for cut in range(len(word) - 4, 3, -1):
+        right = word[cut:]
+        if right not in _HEAD_PARTS:
+            continue
+        left = word[:cut]
+        for link in _LINKS:
+            if link and not left.endswith(link):
+                continue
+            stem = left[: len(left) - len(link)] if link else left
+            bodies = {
+                s
+                for form in (stem, stem + "e", stem + "et", stem + "en", stem + "a")
+                for s in index.phrases.get(form, ())
+                if s[0] in ("org", "audience")
+            }
+            if bodies:
+                marker = "deputy" if right in lexicon.DEPUTY else "head"
+                return bodies | {("flag", marker)}
+    return None
 
 
 def _fuzzy_candidate(word: str, index: Index) -> bool:
@@ -338,6 +379,8 @@ def _name_kind(question: Question, i: int, word: str, index: Index) -> str | Non
         return "registered" if token.capital or not ordinary else None
     if word in index.known_names:
         return "known" if token.capital or not (ordinary or len(word) <= 3) else None
+    if word in index.entity_words:
+        return None
     if (
         token.capital
         and word.isalpha()
