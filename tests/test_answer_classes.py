@@ -328,12 +328,12 @@ TITLE_FORMS = {
         "en": ["deputy chief executive"],
         "nb": ["ass. rådmann"],
         "nn": ["assisterande rådmann"],
-    },  # fmt: skip
+    },
     "framtidsnavigatør": {
         "en": ["future navigator"],
         "nb": ["framtidsnavigatør"],
         "nn": ["framtidsnavigatør"],
-    },  # fmt: skip
+    },
 }
 TITLE_TEMPLATES = {
     "en": "who is the {t} in {m}?",
