@@ -280,6 +280,10 @@ def date_cases(data: RegistryData) -> Iterator[Case]:
 
 
 TIME_ROWS = [
+    _case("time", "what happens on the 21st?", "en",
+          events={"county-meeting", "network-meeting", "batch2-info-meeting"}, says="2020"),
+    _case("time", "hva skjer neste uke?", "nb", status="not_found",
+          events={"steering-group-meeting"}, says="24. april 2020"),
     _case("time", "when is the next meeting?", "en", events={"steering-group-meeting"},
           says="24 April 2020"),
     _case("time", "når er neste møte?", "nb", events={"steering-group-meeting"}, says="2020"),
@@ -535,6 +539,20 @@ GENERAL_ROWS = [
     ),
 ]
 UNREGISTERED_ROWS = [
+    _case(
+        "unregistered",
+        "what time does the county meeting start?",
+        "en",
+        events={"county-meeting"},
+        says=("time of day", "2020"),
+    ),
+    _case(
+        "unregistered",
+        "kva er lenkja til strøyminga av informasjonsmøtet?",
+        "nn",
+        events={"batch2-info-meeting"},
+        says="lenk",
+    ),
     _case(
         "unregistered",
         "what is Tom Rian's phone number?",

@@ -159,7 +159,32 @@ def _word_date_at(words: list[str], i: int, today: date) -> DateRange | None:
         or _day_then_month(words, i, today)
         or _month_first(words, i, today)
         or _weekday(words, i, today)
+        or _day_only(words, i, today)
     )
+
+
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+
+
+def _day_only(words: list[str], i: int, today: date) -> DateRange | None:
+    """'the 21st', 'on the 2nd', 'den 21.': a day of some month. Month 0 in `yearless` asks the
+    schedule for the nearest month with registered items on that day."""
+    match = _ORDINAL.match(words[i]) or (
+        _DAY.match(words[i]) if i and words[i - 1] == "den" else None
+    )
+    if match is None or not 1 <= int(match[1]) <= 31:
+        return None
+    day = int(match[1])
+    for offset in range(0, 3):
+        month = (today.month - 1 + offset) % 12 + 1
+        year = today.year + (today.month - 1 + offset) // 12
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            continue
+        if when >= today or offset:
+            return DateRange(when, when, frozenset({i}), (0, day))
+    return None
 
 
 _RELATIVE_FIRST = frozenset(phrase[0] for phrase in _RELATIVE_DAYS)

@@ -54,6 +54,17 @@ def nothing_ahead_last(lang: str, today: date, last: date, n: int) -> str:
     )
 
 
+def last_items(lang: str, last: date, n: int) -> str:
+    """The last registered items, when nothing lies after the days asked about."""
+    return ngettext(
+        lang,
+        "The last registered item was on {day}:",
+        "The last registered items were on {day}:",
+        n,
+        day=day(last, lang),
+    )
+
+
 def was_on(lang: str, when: str, title: str) -> str:
     """One past item, in the past tense."""
     return gettext(lang, "{title} took place on {when}.", title=title, when=when)

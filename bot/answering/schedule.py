@@ -93,7 +93,10 @@ def anchor(ctx: Context, rng: DateRange) -> DateRange:
     month, day = rng.yearless
     live = _live(ctx)
     options: list[tuple[date, date]] = []
-    for year in sorted({y for e in live for y in (e.start_date.year, e.end_date.year)}):
+    years = sorted({y for e in live for y in (e.start_date.year, e.end_date.year)})
+    # Month 0: a day of any month ("the 21st").
+    months = [(y, mo) for y in years for mo in ((month,) if month else range(1, 13))]
+    for year, month in months:
         try:
             first = date(year, month, day or 1)
         except ValueError:
@@ -200,6 +203,15 @@ def answer_on_date(ctx: Context) -> Answer:
         group = [e for e in later if e.start_date == later[0].start_date]
         text += "\n" + ctx.msg("after_that") + "\n" + _lines(ctx, group)
         return ctx.not_found(text, events=ctx.event_views(group))
+    earlier = sorted((e for e in _live(ctx) if e.end_date < rng.first), key=_order)
+    if earlier:
+        # Nothing then and nothing after: the last registered items, so the reply is never
+        # an empty "nothing".
+        final = earlier[-1].start_date
+        group = [e for e in earlier if e.start_date == final]
+        text += "\n" + facts.last_items(ctx.lang, final, len(group)) + "\n"
+        text += _lines(ctx, group, with_date=False)
+        return ctx.not_found(text, events=ctx.event_views(group))
     return ctx.not_found(text)
 
 
@@ -275,9 +287,28 @@ def answer_when(ctx: Context) -> Answer:
             line = facts.was_on(ctx.lang, render.fmt_when(ev, ctx.lang), title)
         else:
             line = render.event_line(ev, ctx.lang) + "."
-        return ctx.answer(prefix + line + _about(ctx, matches), events=ctx.event_views(matches))
+        missing = _missing_details(ctx, ev)
+        return ctx.answer(
+            prefix + line + _about(ctx, matches) + missing, events=ctx.event_views(matches)
+        )
     text = prefix + ctx.msg("events_found") + "\n" + _lines(ctx, matches)
     return ctx.answer(text, events=ctx.event_views(matches))
+
+
+def _missing_details(ctx: Context, ev: EventRec) -> str:
+    """Lines saying which asked-for details of an event are not registered (a time of day for
+    an all-day item, a link)."""
+    lines = []
+    title = ev.title(facts.record_lang(ctx.lang))
+    if "clock" in ctx.mentions.flags and not isinstance(ev.start, datetime):
+        lines.append(
+            facts.event_detail_missing(ctx.lang, facts.field_name(ctx.lang, "time"), title)
+        )
+    if "link" in ctx.mentions.flags:
+        lines.append(
+            facts.event_detail_missing(ctx.lang, facts.field_name(ctx.lang, "link"), title)
+        )
+    return "".join(f"\n{line}" for line in lines)
 
 
 def _streamed(ctx: Context, events: list[EventRec]) -> str | None:
