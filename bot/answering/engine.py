@@ -121,25 +121,33 @@ class AnswerEngine:
         parts = multi.split(text)
         if len(parts) == 1:
             return _answer_one(ctx)
-        answers = []
-        context_words = ""
+        answers: list[Answer] = []
+        context_words = previous = ""
         for part in parts:
             part_mentions = resolve(prepare(part), index, now.date())
             if context_words and not _names_something(part_mentions):
-                # "... and when does it meet?": the part reads what the earlier ones named.
-                part_mentions = resolve(prepare(f"{part} {context_words}"), index, now.date())
+                # "... and when does it meet?": the part reads what the earlier ones named;
+                # "... and where is it?" asks about the same item as the part before.
+                where = bool(set(part_mentions.words) & _WHERE)
+                extra = previous if where and answers and answers[-1].events else context_words
+                part_mentions = resolve(prepare(f"{part} {extra}"), index, now.date())
             part_ctx = Context(index, part_mentions, reply_lang, now)
-            answers.append(_answer_one(part_ctx))
+            answer = _answer_one(part_ctx)
+            answers.append(answer)
             named = _named_text(part_ctx)
             if named:
                 context_words = named
+            previous = part
         return multi.merge(answers)
+
+
+_WHERE = frozenset({"where", "hvor", "kor", "kvar"})
 
 
 def _names_something(m: Mentions) -> bool:
     """True when a question names a place, body, person or date of its own."""
     kinds = {kind for span in m.spans for kind, _ in span.senses}
-    return bool(kinds & {"place", "org", "audience", "person"} or m.date or m.name_runs)
+    return bool(kinds & {"place", "org", "audience", "person", "role"} or m.date or m.name_runs)
 
 
 def _named_text(ctx: Context) -> str:

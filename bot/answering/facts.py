@@ -148,12 +148,14 @@ def answer_membership(ctx: Context) -> Answer | None:
     places, audiences = m.keys("place"), asked_audiences(ctx)
     with_places = [a for a in audiences if index.data.audience_by_key[a].municipalities]
     if places and audiences and "yesno" in m.flags and "who" not in m.flags:
-        return _is_member(ctx, places[0], audiences)
-    if places and not audiences and set(m.words) & _GROUP_WORDS and "who" not in m.flags:
+        return _is_member(ctx, places, audiences)
+    group_words = set(m.words) & _GROUP_WORDS
+    if places and not audiences and group_words and "who" not in m.flags:
         name = render.place_name(index, places[0]) or places[0]
         bodies = [
             index.data.audience_by_key[a].name(facts.record_lang(lang))
             for a in sorted(index.place_audiences.get(places[0], ()))
+            if _is_group(ctx, a, group_words)
         ]
         return ctx.answer(facts.member_of(lang, name, bodies))
     if len(with_places) >= 2 and not places and "municipality" in m.flags:
@@ -176,12 +178,22 @@ def answer_membership(ctx: Context) -> Answer | None:
     return None
 
 
-def _is_member(ctx: Context, place: str, audiences: list[str]) -> Answer:
+def _is_group(ctx: Context, audience: str, words: set[str]) -> bool:
+    """True when an audience is the kind of group asked about ("which batch": the batches)."""
+    from bot.answering.text import fold_words
+
+    record = ctx.index.data.audience_by_key[audience]
+    names = {w for t in (record.name_en, record.name_nb, *record.aliases) for w in fold_words(t)}
+    stems = {w.rstrip("s").removesuffix("ene").removesuffix("en") for w in words}
+    return any(n.startswith(s) for n in names for s in stems if len(s) >= 4)
+
+
+def _is_member(ctx: Context, places: list[str], audiences: list[str]) -> Answer:
     index, lang = ctx.index, ctx.lang
-    name = render.place_name(index, place) or place
     lines = []
     every = True
-    for key in audiences:
+    for place, key in ((p, a) for p in places for a in audiences):
+        name = render.place_name(index, place) or place
         audience = index.data.audience_by_key[key]
         body = audience.name(facts.record_lang(lang))
         if place in audience.municipalities:

@@ -42,6 +42,12 @@ def merge(answers: list[Answer]) -> Answer:
     found = [a for a in answers if a.status == "answer"]
     status = "answer" if found else answers[0].status
     shown = answers if found else answers[:1]
+    # A part that only repeats an earlier part's answer ("... and where is it?") adds nothing.
+    unique: list[Answer] = []
+    for a in shown:
+        if not any(a.text == b.text for b in unique):
+            unique.append(a)
+    shown = unique
     contacts: list[ContactView] = []
     events: list[EventView] = []
     for a in shown:

@@ -78,6 +78,10 @@ def answer_role(ctx: Context) -> Answer:
         return body_people(ctx) if place is None else place_people(ctx, place)
     if roles == [GENERAL_CONTACT] and place is not None:
         # "The contact person in Asker" is whoever Asker has, not the programme's contact.
+        if len(places) > 1:
+            from bot.answering.multi import merge
+
+            return merge([place_people(ctx, p) for p in places])
         return place_people(ctx, place)
     held: list[Holding] = []
     for role in roles:

@@ -130,14 +130,14 @@ def _yes_no(ctx: Context, events: list[EventRec]) -> str | None:
     flags = ctx.mentions.flags
     if not events:
         return facts.no(ctx.lang) if "yesno" in flags else None
+    if "yesno" not in flags or flags & {"who", "when"}:
+        return None  # "what happened in October?" is no yes/no question
     past = all(_is_past(ctx, e) for e in events)
     if "past_q" in flags:
         return facts.yes(ctx.lang) if past else facts.no(ctx.lang)
     if "ahead_q" in flags:
         return facts.no(ctx.lang) if past else facts.yes(ctx.lang)
-    if "yesno" in flags and not flags & {"who", "when"}:
-        return facts.yes(ctx.lang)
-    return None
+    return facts.yes(ctx.lang)
 
 
 def _about(ctx: Context, events: list[EventRec]) -> str:
