@@ -134,7 +134,12 @@ def find_dates(question: Question, today: date) -> list[DateRange]:
     used = {i for r in found for i in r.positions}
     i = 0
     while i < len(words):
-        rng = None if i in used else _word_date_at(words, i, today)
+        word = words[i]
+        # Only a number or a date word can start a date (most words cost this one test).
+        if i in used or not (word[:1].isdigit() or word in _DATE_WORDS):
+            i += 1
+            continue
+        rng = _word_date_at(words, i, today)
         if rng is not None and not rng.positions & used:
             found.append(rng)
             used |= rng.positions
@@ -169,6 +174,8 @@ _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 def _day_only(words: list[str], i: int, today: date) -> DateRange | None:
     """'the 21st', 'on the 2nd', 'den 21.': a day of some month. Month 0 in `yearless` asks the
     schedule for the nearest month with registered items on that day."""
+    if not words[i][:1].isdigit():
+        return None
     match = _ORDINAL.match(words[i]) or (
         _DAY.match(words[i]) if i and words[i - 1] == "den" else None
     )
@@ -188,6 +195,7 @@ def _day_only(words: list[str], i: int, today: date) -> DateRange | None:
 
 
 _RELATIVE_FIRST = frozenset(phrase[0] for phrase in _RELATIVE_DAYS)
+_DATE_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS) | _RELATIVE_FIRST | _THIS | _NEXT
 
 
 def _relative_day(words: list[str], i: int, today: date) -> DateRange | None:

@@ -231,6 +231,9 @@ class Index:
             length = key.count(" ") + 1
             if length > self.concept_lengths.get(first, 1):
                 self.concept_lengths[first] = length
+        # The days of the live items and their years, for placing a date without a year.
+        self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
         self.event_concepts: dict[str, frozenset[str]] = {}
         for ev in data.events:

@@ -27,6 +27,9 @@ _STARTS_AS_QUESTION = re.compile(rf"^\W*(?:{_QUESTION_WORDS}|has|have|does|do|ha
 def split(text: str) -> list[str]:
     """The question's parts (the whole question when it is one). Only a question that itself
     begins as one is split: "I have a question about January, whom do I ask" is one."""
+    lowered = text.lower()
+    if not (" and " in lowered or " og " in lowered or "," in lowered):
+        return [text]
     if not _STARTS_AS_QUESTION.match(text):
         return [text]
     parts = [p.strip(" ,") for p in _SPLIT.split(text)]

@@ -110,15 +110,14 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         exact = [k for k in ordered if list(index.person_words[k]) == run.registered]
         if len(exact) == 1:
             ordered = exact
-    first_name_only = len(run.registered) == 1 and all(
-        len(index.person_words[k]) > 1 and index.person_words[k][0] == run.registered[0]
-        for k in ordered
-    )
-    if len(ordered) == 1 and not first_name_only:
-        return person_answer(ctx, index.data.person_by_key[ordered[0]])
+    if len(ordered) == 1:
+        words = index.person_words[ordered[0]]
+        first_name_only = run.registered == [words[0]] and len(words) > 1
+        if not first_name_only:
+            return person_answer(ctx, index.data.person_by_key[ordered[0]])
     # A bare first name is never taken for one person: others outside the registry share it.
-    people = [index.data.person_by_key[k] for k in ordered]
-    names = [p.name for p in people]
+    names = [index.data.person_by_key[k].name for k in ordered]
+    people = [index.data.person_by_key[k] for k in ordered[:MAX_SUGGESTIONS]]
     suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names[:5]]
     if len(ordered) == 1:
         text = (
@@ -129,7 +128,7 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     asked = ctx.clarify(text, suggestions)
     views = tuple(
         render.contact_view(index, Holding(p, p.roles[0] if p.roles else _NO_ROLE), ctx.lang)
-        for p in people[:MAX_SUGGESTIONS]
+        for p in people
     )
     return Answer("clarify", asked.lang, asked.text, views, (), asked.suggestions)
 

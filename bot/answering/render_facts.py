@@ -6,6 +6,7 @@ msgid, nb and nn catalogues); dates through bot.i18n.format_date."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from bot.i18n import format_date, format_list, gettext, ngettext
 
@@ -15,8 +16,10 @@ def record_lang(lang: str) -> str:
     return "nb" if lang in ("nb", "nn") else "en"
 
 
+@lru_cache(maxsize=4096)
 def day(value: date, lang: str) -> str:
-    """A date with its year, as the reply's language writes it."""
+    """A date with its year, as the reply's language writes it (cached: Babel's formatting
+    costs more than the rest of an answer, and the registry's dates repeat)."""
     return format_date(value, lang, "long")
 
 

@@ -92,15 +92,20 @@ class Mentions:
     unknown: list[int] = field(default_factory=list)
     # Every date the question names ("21 February and 24 April"); `date` is the first.
     dates: list[DateRange] = field(default_factory=list)
+    # keys() per kind, for the spans list they were read from (answers ask for them often).
+    _keys: dict[str, tuple[list[Span], list[str]]] = field(default_factory=dict, repr=False)
 
     def keys(self, kind: str) -> list[str]:
-        """Keys of one kind of sense, in order of mention, each once."""
-        out: dict[str, None] = {}
-        for span in self.spans:
-            for k, key in sorted(span.senses):
-                if k == kind:
-                    out[key] = None
-        return list(out)
+        """Keys of one kind of sense, in order of mention, each once (a new list each call)."""
+        cached = self._keys.get(kind)
+        if cached is None or cached[0] is not self.spans:
+            out: dict[str, None] = {}
+            for span in self.spans:
+                for k, key in sorted(span.senses):
+                    if k == kind:
+                        out[key] = None
+            cached = self._keys[kind] = (self.spans, list(out))
+        return list(cached[1])
 
     def unregistered_places(self) -> list[tuple[str, Span]]:
         """Real places named that are not in the registry, as the gazetteer spells them (the
@@ -234,6 +239,7 @@ def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Spa
 _HEAD_PARTS = frozenset(
     {w for w in lexicon.HEAD | lexicon.DEPUTY if " " not in w} | {"leiar", "leiaren", "leder"}
 )
+_HEAD_ENDINGS = tuple(_HEAD_PARTS)
 _LINKS = ("s", "e", "")
 
 
@@ -241,7 +247,7 @@ def _body_compound(word: str, index: Index) -> set[Sense] | None:
     """A compound of a body's name and a leader word ("styringsgruppeleiar",
     "nettverksnestleiaren", "fn-senterleder"): the body's senses and a `compound_head` or
     `compound_deputy` marker, or None."""
-    if len(word) < 8 or not word.isalpha():
+    if len(word) < 8 or not word.endswith(_HEAD_ENDINGS) or not word.isalpha():
         return None
     for cut in range(len(word) - 4, 3, -1):
         right = word[cut:]

@@ -91,9 +91,9 @@ def anchor(ctx: Context, rng: DateRange) -> DateRange:
     if rng.yearless is None:
         return rng
     month, day = rng.yearless
-    live = _live(ctx)
+    live = ctx.index.live_days
     options: list[tuple[date, date]] = []
-    years = sorted({y for e in live for y in (e.start_date.year, e.end_date.year)})
+    years = ctx.index.event_years
     # Month 0: a day of any month ("the 21st").
     months = [(y, mo) for y in years for mo in ((month,) if month else range(1, 13))]
     for year, month in months:
@@ -106,7 +106,7 @@ def anchor(ctx: Context, rng: DateRange) -> DateRange:
             last = following - timedelta(days=1)
         else:
             last = first
-        if any(e.start_date <= last and e.end_date >= first for e in live):
+        if any(start <= last and end >= first for start, end in live):
             options.append((first, last))
     if not options:
         return rng

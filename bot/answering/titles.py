@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.answering.lexicon import TITLES
-from bot.answering.text import fold_words, stem_variants
+from bot.answering.text import fold_words
 from bot.registry.data import PersonRec
 
 _MAX_WORDS = max(k.count(" ") + 1 for k in TITLES)
@@ -21,16 +21,14 @@ _FIRST_WORDS = frozenset(k.split(" ", 1)[0] for k in TITLES)
 
 def title_keys(words: Sequence[str]) -> list[tuple[str, int, int]]:
     """The titles a folded word sequence names: (title key, first position, end position),
-    longest phrases first, single words also by their inflections."""
+    longest phrases first (the lexicon lists the inflected forms)."""
     found: list[tuple[str, int, int]] = []
     i, n = 0, len(words)
-    if not any(w in _FIRST_WORDS or _stem_in_titles(w) for w in words):
+    if _FIRST_WORDS.isdisjoint(words):
         return found
     while i < n:
         for length in range(min(_MAX_WORDS, n - i), 0, -1):
             key = TITLES.get(" ".join(words[i : i + length]))
-            if key is None and length == 1:
-                key = next((TITLES[v] for v in stem_variants(words[i]) if v in TITLES), None)
             if key:
                 found.append((key, i, i + length))
                 i += length
@@ -38,10 +36,6 @@ def title_keys(words: Sequence[str]) -> list[tuple[str, int, int]]:
         else:
             i += 1
     return found
-
-
-def _stem_in_titles(word: str) -> bool:
-    return any(v in TITLES for v in stem_variants(word))
 
 
 def job_title(text: str | None) -> tuple[str, str] | None:
