@@ -221,7 +221,7 @@ class Index:
                 elif kind == "org" and k in self.org_audience:
                     self.concept_phrases.setdefault(key, f"aud:{self.org_audience[k]}")
         for key, concept in list(self.concept_phrases.items()):
-            if " " not in key:
+            if " " not in key and key not in self.inflected:
                 for variant in stem_variants(key):
                     if len(variant) >= 4:
                         self.concept_phrases.setdefault(variant, concept)
@@ -329,7 +329,7 @@ class Index:
         for word in self.known_names:
             kinds[word].add("real")
         for word in self.concept_phrases:
-            if " " not in word and len(word) >= 4:
+            if " " not in word and len(word) >= 4 and word not in self.inflected:
                 kinds[word].add("concept")
         self.fuzzy_kinds = dict(kinds)
         self.fuzzy_choices = list(kinds)

@@ -512,7 +512,6 @@ ASKS_VISIT = frozenset(
         "besoksadresse",
         "besoksadressen",
         "besoksadressa",
-        "where is the office",
     }
 )
 ASKS_CLOCK = frozenset({"what time", "which time", "klokka", "klokken", "klokkeslett", "kl"})

@@ -41,7 +41,11 @@ _FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
 for _name, _vocab in _FLAG_SETS.items():
     for _phrase in _vocab:
         _FLAG_PHRASES[_phrase] = (*_FLAG_PHRASES.get(_phrase, ()), _name)
-_MAX_FLAG_WORDS = max(p.count(" ") + 1 for p in _FLAG_PHRASES)
+# The longest intent phrase starting with each word.
+_FLAG_LENGTHS: dict[str, int] = {}
+for _phrase in _FLAG_PHRASES:
+    _first = _phrase.split(" ", 1)[0]
+    _FLAG_LENGTHS[_first] = max(_FLAG_LENGTHS.get(_first, 0), _phrase.count(" ") + 1)
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
 
 
@@ -182,7 +186,10 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
         if i in blocked or i in positions:
             # A word already read as part of a phrase ("deputy leader") is not read again.
             continue
-        for length in range(min(_MAX_FLAG_WORDS, n - i), 0, -1):
+        longest = _FLAG_LENGTHS.get(words[i])
+        if longest is None:
+            continue  # no intent phrase starts with this word (most words)
+        for length in range(min(longest, n - i), 0, -1):
             hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
             if hits:
                 flags.update(hits)
