@@ -445,6 +445,21 @@ PRECISION_ROWS = [
 
 MULTI_ROWS = [
     _case(
+        "multi",
+        "who represents Bærum and Asker in the network?",
+        "en",
+        contacts={"Bente Rudrud Herdlever", "Lars Bjerke"},
+    ),
+    _case("multi", "er Bodø og Rana med i nettverket?", "nb", says=("Bodø", "Rana", "nei")),
+    _case(
+        "multi",
+        "when is the steering group meeting and where is it?",
+        "en",
+        events={"steering-group-meeting"},
+        contacts=set(),
+        says="Ålesund",
+    ),
+    _case(
         "multi", "who are the data contacts in Molde and Narvik?", "en", contacts={"Randi Myhre"}
     ),
     _case(
@@ -488,6 +503,14 @@ MULTI_ROWS = [
     ),
 ]
 ORGANISATION_ROWS = [
+    _case("organisation", "hvem er leder i Asker?", "nb", contacts={"Lars Bjerke"}),
+    _case(
+        "organisation",
+        "who is the secretariat in Asker?",
+        "en",
+        status="not_found",
+        never={"Geir Graff", "Lars Bjerke"},
+    ),
     _case("organisation", "who is at the secretariat in Vienna?", "en", contacts={"Heike Warmuth"}),
     _case("organisation", "hvem jobber i sekretariatet i Wien?", "nb", contacts={"Heike Warmuth"}),
     _case(

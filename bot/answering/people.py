@@ -57,6 +57,10 @@ def answer_people(ctx: Context) -> Answer | None:
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
     if places and body_of(ctx):
+        if len(places) > 1:
+            from bot.answering.multi import merge
+
+            return merge([place_in_body(ctx, p) for p in places])
         return place_in_body(ctx, places[0])
     if places:
         return place_people(ctx, places[0])

@@ -93,8 +93,17 @@ def answer_role(ctx: Context) -> Answer:
                     found = [h for h in index.by_role_org.get((role, org), []) if _at(h, at)]
                 if not found:
                     # A role held at a body that sits in the place ("leader of the UN centre
-                    # in Trondheim") is that place's.
-                    found = [h for h in index.by_role.get(role, []) if _seated(ctx, h, at)]
+                    # in Trondheim"), or by someone who represents the place ("the leader in
+                    # Asker": the network's leader is Asker's representative), is that place's.
+                    found = [
+                        h
+                        for h in index.by_role.get(role, [])
+                        if _seated(ctx, h, at)
+                        or (
+                            not h.role.municipality
+                            and any(r.municipality == at for r in h.person.roles)
+                        )
+                    ]
             elif org is not None:
                 found = index.by_role_org.get((role, org), [])
             else:
