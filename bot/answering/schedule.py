@@ -37,8 +37,7 @@ def _order(e: EventRec) -> tuple[date, str, str]:
 
 def query_concepts(ctx: Context) -> set[str]:
     """The question's concepts that some event has (the rest cannot select anything)."""
-    known = set().union(*ctx.index.event_concepts.values()) if ctx.index.event_concepts else set()
-    return (ctx.mentions.concepts - lexicon.WEAK_CONCEPTS) & known
+    return (ctx.mentions.concepts - lexicon.WEAK_CONCEPTS) & ctx.index.known_event_concepts
 
 
 def _score(ctx: Context, ev: EventRec, wanted: set[str]) -> int:
