@@ -547,6 +547,11 @@ ORGANISATION_ROWS = [
     _case("organisation", "hvem er kontaktperson i KS?", "nb", status="not_found"),
 ]
 GENERAL_ROWS = [
+    _case(
+        "general", "who do I contact about the programme?", "en", contacts={"Bente Kristin Malmo"}
+    ),
+    _case("general", "kven kan eg kontakte om programmet?", "nn", contacts={"Bente Kristin Malmo"}),
+    _case("general", "who leads the programme?", "en", contacts={"Kari Aina Eik"}),
     _case("general", "who can I ask about the newsletter?", "en", contacts={"Bente Kristin Malmo"}),
     _case(
         "general", "hvem kan jeg spørre om nyhetsbrevet?", "nb", contacts={"Bente Kristin Malmo"}

@@ -46,6 +46,9 @@ def answer_role(ctx: Context) -> Answer:
         types = index.data.role_type_by_key
         roles = [f"national_{r}" if f"national_{r}" in types else r for r in roles]
         roles = list(dict.fromkeys(roles))
+    if roles == [GENERAL_CONTACT] and m.flags & {"head", "deputy"} and org is None:
+        # "Who leads the programme?" asks for a leader, not for the programme's contact.
+        roles = _leader_roles(ctx, deputy="deputy" in m.flags)
     if "newsletter_signatory" in roles and GENERAL_CONTACT in roles:
         # "Who signed the newsletter?": the newsletter is what was signed, not a topic.
         roles = [r for r in roles if r != GENERAL_CONTACT]
