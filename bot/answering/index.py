@@ -239,9 +239,7 @@ class Index:
         for ev in data.events:
             self.event_concepts[ev.key] = self._concepts_of_event(ev)
         # Every concept some event has: the rest of a question's concepts select nothing.
-        self.known_event_concepts: frozenset[str] = frozenset().union(
-            *self.event_concepts.values()
-        )
+        self.known_event_concepts: frozenset[str] = frozenset().union(*self.event_concepts.values())
 
     def _concepts_of_event(self, ev: EventRec) -> frozenset[str]:
         found: set[str] = set()
