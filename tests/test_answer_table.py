@@ -47,6 +47,7 @@ DATA_CONTACTS = (
     "Silja Rønningsen",
     "Tom Rian",
 )
+BENTES = ("Bente Kristin Malmo", "Bente Rudrud Herdlever", "Bente Glomseth Vikhagen")
 FEB21 = ("batch2-info-meeting", "county-meeting", "network-meeting")
 
 TABLE = [
@@ -100,13 +101,15 @@ TABLE = [
     # --- who a named person is ------------------------------------------------------------
     Row("who is Kristian Mjøen?", "answer", "en", ("Kristian Mjøen",),
         says="project manager"),
-    Row("hvem er Silja?", "answer", "nb", ("Silja Rønningsen",)),
+    # A bare first name is never taken for one person (issue 10): a question back, naming
+    # the registered people with it in suggestions and contacts.
+    Row("hvem er Silja?", "clarify", "nb", ("Silja Rønningsen",), suggests="Silja Rønningsen"),
     Row("who is Christian Holmås Haave", "answer", "en", ("Christian Holmås Haave",)),
     Row("who is Vesa Jantti?", "answer", "en", ("Vesa Heikki Jäntti",)),
     Row("who is Kristan Mjøen", "answer", "en", ("Kristian Mjøen",)),
     Row("who is Silja Rønnigsen", "answer", "en", ("Silja Rønningsen",)),
     Row("who is Joel Mills?", "answer", "en", ("Joel Mills",), says="bjorn@osc.no"),
-    Row("Who is Tom?", "answer", "en", ("Tom Rian",)),
+    Row("Who is Tom?", "clarify", "en", ("Tom Rian",), suggests="Tom Rian"),
     Row("vesa.heikki.jantti@bodo.kommune.no", "answer", "en", ("Vesa Heikki Jäntti",)),
     # --- contact details ------------------------------------------------------------------
     Row("what is Tom Rian's email?", "answer", "en", ("Tom Rian",),
@@ -115,9 +118,11 @@ TABLE = [
     Row("kontaktinfo til Kari Aina Eik", "answer", "nb", ("Kari Aina Eik",)),
     Row("what is the email of the project manager?", "answer", "en", ("Kristian Mjøen",)),
     # --- ambiguous people: a question back ------------------------------------------------
-    Row("who is Bente?", "clarify", "en", suggests="Bente Glomseth Vikhagen"),
-    Row("hvem er Bjørn?", "clarify", "nb", suggests="Bjørn Dimmen"),
-    Row("who is Kristian?", "clarify", "en", suggests="Per Kristian Vareide"),
+    Row("who is Bente?", "clarify", "en", BENTES, suggests="Bente Glomseth Vikhagen"),
+    Row("hvem er Bjørn?", "clarify", "nb", ("Bjørn Andersen", "Bjørn Dimmen"),
+        suggests="Bjørn Dimmen"),
+    Row("who is Kristian?", "clarify", "en", ("Kristian Mjøen", "Per Kristian Vareide"),
+        suggests="Per Kristian Vareide"),
     # --- near misses: never a confident answer about someone else --------------------------
     Row("who is Kristiansand's data contact?", "clarify", "en", suggests="Kristiansund"),
     Row("hvem er datakontakt i Kristiansand?", "clarify", "nb", suggests="Kristiansund"),
@@ -170,7 +175,8 @@ TABLE = [
     Row("what is next?", "answer", "en", events=FEB21, now="2020-02-01T09:00"),
     Row("hva skjer nå?", "answer", "nb", events=("steering-group-meeting",),
         now="2020-04-01T09:00"),
-    Row("what is next?", "not_found", "en", now="2020-05-01T09:00"),
+    Row("what is next?", "answer", "en", events=("steering-group-meeting",),
+        says="24 April 2020", now="2020-05-01T09:00"),
     # --- whom to contact about an event ----------------------------------------------------
     Row("who should I contact about the steering group meeting?", "answer", "en",
         ("Kari Aina Eik", "Kristian Mjøen"), ("steering-group-meeting",)),

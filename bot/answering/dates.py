@@ -55,6 +55,9 @@ class DateRange:
     first: date
     last: date
     positions: frozenset[int]
+    # Set when the question named a day or month without a year: (month, day or None). The
+    # schedule then moves the range to the year the user most likely means (schedule.anchor).
+    yearless: tuple[int, int | None] | None = None
 
     @property
     def single_day(self) -> bool:
@@ -108,25 +111,91 @@ def find_date(question: Question, today: date) -> DateRange | None:
         year = int(match[3]) if match[3] else None
         when = _make(year, int(match[2]), int(match[1]), today)
         if when:
-            return DateRange(when, when, _char_positions(question, *match.span()))
+            spec = None if year else (when.month, when.day)
+            return DateRange(when, when, _char_positions(question, *match.span()), spec)
     return _find_word_date(question.words, today)
+
+
+def find_dates(question: Question, today: date) -> list[DateRange]:
+    """Every date or date range the question names, in order ("21 February and 24 April")."""
+    text = question.text.casefold()
+    found: list[DateRange] = []
+    for match in _ISO.finditer(text):
+        when = _make(int(match[1]), int(match[2]), int(match[3]), today)
+        if when:
+            found.append(DateRange(when, when, _char_positions(question, *match.span())))
+    for match in _NUMERIC.finditer(text):
+        year = int(match[3]) if match[3] else None
+        when = _make(year, int(match[2]), int(match[1]), today)
+        if when:
+            spec = None if year else (when.month, when.day)
+            found.append(DateRange(when, when, _char_positions(question, *match.span()), spec))
+    words = question.words
+    used = {i for r in found for i in r.positions}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        # Only a number or a date word can start a date (most words cost this one test).
+        if i in used or not (word[:1].isdigit() or word in _DATE_WORDS):
+            i += 1
+            continue
+        rng = _word_date_at(words, i, today)
+        if rng is not None and not rng.positions & used:
+            found.append(rng)
+            used |= rng.positions
+            i = max(rng.positions) + 1
+        else:
+            i += 1
+    return sorted(found, key=lambda r: min(r.positions, default=0))
 
 
 def _find_word_date(words: list[str], today: date) -> DateRange | None:
     for i in range(len(words)):
-        found = (
-            _relative_day(words, i, today)
-            or _this_or_next(words, i, today)
-            or _day_then_month(words, i, today)
-            or _month_first(words, i, today)
-            or _weekday(words, i, today)
-        )
+        found = _word_date_at(words, i, today)
         if found:
             return found
     return None
 
 
+def _word_date_at(words: list[str], i: int, today: date) -> DateRange | None:
+    return (
+        _relative_day(words, i, today)
+        or _this_or_next(words, i, today)
+        or _day_then_month(words, i, today)
+        or _month_first(words, i, today)
+        or _weekday(words, i, today)
+        or _day_only(words, i, today)
+    )
+
+
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+
+
+def _day_only(words: list[str], i: int, today: date) -> DateRange | None:
+    """'the 21st', 'on the 2nd', 'den 21.': a day of some month. Month 0 in `yearless` asks the
+    schedule for the nearest month with registered items on that day."""
+    if not words[i][:1].isdigit():
+        return None
+    match = _ORDINAL.match(words[i]) or (
+        _DAY.match(words[i]) if i and words[i - 1] == "den" else None
+    )
+    if match is None or not 1 <= int(match[1]) <= 31:
+        return None
+    day = int(match[1])
+    for offset in range(0, 3):
+        month = (today.month - 1 + offset) % 12 + 1
+        year = today.year + (today.month - 1 + offset) // 12
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            continue
+        if when >= today or offset:
+            return DateRange(when, when, frozenset({i}), (0, day))
+    return None
+
+
 _RELATIVE_FIRST = frozenset(phrase[0] for phrase in _RELATIVE_DAYS)
+_DATE_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS) | _RELATIVE_FIRST | _THIS | _NEXT
 
 
 def _relative_day(words: list[str], i: int, today: date) -> DateRange | None:
@@ -169,7 +238,8 @@ def _day_then_month(words: list[str], i: int, today: date) -> DateRange | None:
     when = _make(year, MONTHS[words[month_at]], int(day_match[1]), today)
     if when is None:
         return None
-    return DateRange(when, when, frozenset(range(i, month_at + 1 + used)))
+    spec = None if year else (when.month, when.day)
+    return DateRange(when, when, frozenset(range(i, month_at + 1 + used)), spec)
 
 
 def _month_first(words: list[str], i: int, today: date) -> DateRange | None:
@@ -183,13 +253,15 @@ def _month_first(words: list[str], i: int, today: date) -> DateRange | None:
         year, used = _year_after(words, i + 1)
         when = _make(year, MONTHS[word], int(day_match[1]), today)
         if when:
-            return DateRange(when, when, frozenset(range(i, i + 2 + used)))
+            exact = None if year else (when.month, when.day)
+            return DateRange(when, when, frozenset(range(i, i + 2 + used)), exact)
     year, used = _year_after(words, i)
     previous = words[i - 1] if i else ""
     if word in _AMBIGUOUS_MONTHS and not used and previous not in _IN:
         return None
     first, last = _month_range(year, MONTHS[word], today)
-    return DateRange(first, last, frozenset(range(i, i + 1 + used)))
+    spec: tuple[int, int | None] | None = None if year else (MONTHS[word], None)
+    return DateRange(first, last, frozenset(range(i, i + 1 + used)), spec)
 
 
 def _weekday(words: list[str], i: int, today: date) -> DateRange | None:

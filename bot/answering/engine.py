@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.answering import people, render, schedule
+from bot.answering import facts, multi, people, render, schedule
 from bot.answering.gazetteer import (
     NAMES_FILE,
     PLACES_FILE,
@@ -119,7 +119,65 @@ class AnswerEngine:
         ctx = Context(index, mentions, reply_lang, now)
         if not prepared.tokens and not prepared.emails:
             return ctx.not_found(f"{ctx.msg('empty')} {ctx.hint()}")
-        return _dispatch(ctx)
+        parts = multi.split(text)
+        if len(parts) == 1:
+            return _answer_one(ctx)
+        answers: list[Answer] = []
+        context_words = previous = ""
+        for part in parts:
+            part_mentions = resolve(prepare(part), index, now.date())
+            if context_words and not _names_something(part_mentions):
+                # "... and when does it meet?": the part reads what the earlier ones named;
+                # "... and where is it?" asks about the same item as the part before.
+                where = bool(set(part_mentions.words) & _WHERE)
+                extra = previous if where and answers and answers[-1].events else context_words
+                part_mentions = resolve(prepare(f"{part} {extra}"), index, now.date())
+            part_ctx = Context(index, part_mentions, reply_lang, now)
+            answer = _answer_one(part_ctx)
+            answers.append(answer)
+            named = _named_text(part_ctx)
+            if named:
+                context_words = named
+            previous = part
+        return multi.merge(answers)
+
+
+_WHERE = frozenset({"where", "hvor", "kor", "kvar"})
+
+
+def _names_something(m: Mentions) -> bool:
+    """True when a question names a place, body, person or date of its own."""
+    kinds = {kind for span in m.spans for kind, _ in span.senses}
+    return bool(kinds & {"place", "org", "audience", "person", "role"} or m.date or m.name_runs)
+
+
+def _named_text(ctx: Context) -> str:
+    """The words a question names places and bodies with, as it wrote them (also inside a
+    role's name: "leder styringsgruppen" names the steering group)."""
+    out: list[str] = []
+    words = ctx.mentions.words
+    for span in ctx.mentions.spans:
+        if any(kind in ("place", "org", "audience") for kind, _ in span.senses):
+            out.append(ctx.said(span.start, span.end - 1))
+            continue
+        for i in range(span.start, span.end):
+            senses = ctx.index.phrases.get(words[i], set())
+            if any(kind in ("org", "audience") for kind, _ in senses):
+                out.append(ctx.said(i, i))
+    return " ".join(out)
+
+
+def _answer_one(ctx: Context) -> Answer:
+    """One question's answer, with the details it asks for that the registry lacks said."""
+    answer = _dispatch(ctx)
+    if ctx.mentions.flags & {"phone", "postal", "visit"} and answer.contacts:
+        people_asked = [
+            ctx.index.data.person_by_key[c.person_key]
+            for c in answer.contacts
+            if c.person_key in ctx.index.data.person_by_key
+        ]
+        answer = facts.with_missing(ctx, answer, list(dict.fromkeys(people_asked)))
+    return answer
 
 
 def _dispatch(ctx: Context) -> Answer:
@@ -136,7 +194,17 @@ def _dispatch(ctx: Context) -> Answer:
         if answer is not None:
             return answer
     about_people = names_person or bool(m.keys("role")) or asks_who
-    if m.date and not names_person:
+    about_time = bool(m.flags & {"past_q", "ahead_q"}) or "stream" in m.concepts
+    if (
+        about_time
+        and not names_person
+        and not asks_who
+        and (triggers or m.date or schedule.names_an_event(ctx))
+    ):
+        # "Has the data deadline passed?", "is it streamed?": about an event, even when a
+        # word of it also names a role ("fristen for datainnsamling").
+        return schedule.answer_on_date(ctx) if m.date else schedule.answer_when(ctx)
+    if m.date and not names_person and not (asks_who and m.keys("role")):
         return schedule.answer_on_date(ctx)
     if "next" in m.flags and not names_person:
         return schedule.answer_next(ctx)

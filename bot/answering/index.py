@@ -37,6 +37,22 @@ _NOT_RAW = lexicon.STOP | {
 }
 
 
+# Norwegian (bokmål and nynorsk) and English endings of a noun: definite, plural, genitive.
+_ENDINGS = ("en", "et", "a", "ene", "ane", "er", "ar", "s", "ens", "ets", "as", "es", "ene s")
+
+
+def inflections(word: str) -> list[str]:
+    """Inflected forms of a (folded) noun that ends a name or term: "styringsgruppe" ->
+    "styringsgruppa", "styringsgruppen", "styringsgruppas"...; "contact" -> "contacts"."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    stem = word[:-1] if word.endswith("e") else word
+    forms = [stem + ending for ending in _ENDINGS if " " not in ending]
+    if word.endswith("e"):
+        forms += [word + "n", word + "ns", word + "s", word + "r", word + "ne"]
+    return [f for f in forms if f != word]
+
+
 def _key(words: Iterable[str]) -> str:
     return " ".join(words)
 
@@ -58,6 +74,7 @@ class Index:
         self.name_parts: dict[str, list[str]] = defaultdict(list)
         self.person_words: dict[str, tuple[str, ...]] = {}
         self.emails: dict[str, str] = {}
+        self.inflected: set[str] = set()
         self._build_entities(data)
         self._build_gazetteer(places)
         self.known_names = self._known_names(names)
@@ -74,11 +91,19 @@ class Index:
 
     # --- entities ----------------------------------------------------------------------------
 
-    def _add(self, text: str | None, sense: Sense) -> None:
+    def _add(self, text: str | None, sense: Sense, inflect: bool = False) -> None:
         if text:
             words = fold_words(text)
             if words:
                 self.phrases[_key(words)].add(sense)
+                if inflect:
+                    for form in inflections(words[-1]):
+                        key = _key([*words[:-1], form])
+                        if key not in self.phrases:
+                            # Inflected forms are matched exactly, never offered as typo
+                            # corrections (that would only grow the fuzzy vocabulary).
+                            self.inflected.add(key)
+                        self.phrases[key].add(sense)
 
     def _build_entities(self, data: RegistryData) -> None:
         for m in data.municipalities:
@@ -86,13 +111,15 @@ class Index:
                 self._add(text, ("place", m.key))
         for o in data.organisations:
             for org_text in (o.name, o.name_en, *o.aliases):
+                self._add(org_text, ("org", o.key), inflect=True)
+            for org_text in o.seat_names:
                 self._add(org_text, ("org", o.key))
         for a in data.audiences:
             for text in (a.name_en, a.name_nb, *a.aliases):
-                self._add(text, ("audience", a.key))
+                self._add(text, ("audience", a.key), inflect=True)
         for r in data.role_types:
             for text in (r.name_en, r.name_nb, *r.terms):
-                self._add(text, ("role", r.key))
+                self._add(text, ("role", r.key), inflect=True)
         self.person_order = {p.key: i for i, p in enumerate(data.people)}
         self.place_names = {_key(fold_words(m.name)): m.name for m in data.municipalities}
         for p in data.people:
@@ -104,6 +131,14 @@ class Index:
                 self.name_parts[word].append(p.key)
             if p.email:
                 self.emails[p.email.strip().lower()] = p.key
+        # Words of the names of bodies and roles: never taken for a person's name when a
+        # longer phrase around them was read otherwise ("leader of the network | of Excellence").
+        self.entity_words = frozenset(
+            w
+            for key, senses in self.phrases.items()
+            if any(kind in ("org", "audience", "role") for kind, _ in senses)
+            for w in key.split(" ")
+        )
         # An audience and an organisation called alike are one body (the network, the steering
         # group): questions about one reach the other.
         self.audience_org: dict[str, str] = {}
@@ -156,6 +191,15 @@ class Index:
                 if role.organisation:
                     self.by_role_org[(role.role, role.organisation)].append(h)
                     self.by_org[role.organisation].append(h)
+        # Who has which job title (titles.job_title of each role's printed title).
+        from bot.answering.titles import job_title
+
+        self.by_title: dict[str, list[Holding]] = defaultdict(list)
+        for person in data.people:
+            for role in person.roles:
+                found = job_title(role.title)
+                if found and not any(h.person.key == person.key for h in self.by_title[found[0]]):
+                    self.by_title[found[0]].append(Holding(person, role))
         self.place_audiences: dict[str, set[str]] = defaultdict(set)
         for a in data.audiences:
             for m in a.municipalities:
@@ -177,7 +221,7 @@ class Index:
                 elif kind == "org" and k in self.org_audience:
                     self.concept_phrases.setdefault(key, f"aud:{self.org_audience[k]}")
         for key, concept in list(self.concept_phrases.items()):
-            if " " not in key:
+            if " " not in key and key not in self.inflected:
                 for variant in stem_variants(key):
                     if len(variant) >= 4:
                         self.concept_phrases.setdefault(variant, concept)
@@ -187,10 +231,15 @@ class Index:
             length = key.count(" ") + 1
             if length > self.concept_lengths.get(first, 1):
                 self.concept_lengths[first] = length
+        # The days of the live items and their years, for placing a date without a year.
+        self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
         self.event_concepts: dict[str, frozenset[str]] = {}
         for ev in data.events:
             self.event_concepts[ev.key] = self._concepts_of_event(ev)
+        # Every concept some event has: the rest of a question's concepts select nothing.
+        self.known_event_concepts: frozenset[str] = frozenset().union(*self.event_concepts.values())
 
     def _concepts_of_event(self, ev: EventRec) -> frozenset[str]:
         found: set[str] = set()
@@ -268,6 +317,8 @@ class Index:
         registered name when a real one is as close."""
         kinds: dict[str, set[str]] = defaultdict(set)
         for key, senses in self.phrases.items():
+            if key in self.inflected:
+                continue
             for word in key.split(" "):
                 if len(word) >= 3 and word.isalpha() and word not in lexicon.STOP:
                     for kind, _ in senses:
@@ -280,7 +331,7 @@ class Index:
         for word in self.known_names:
             kinds[word].add("real")
         for word in self.concept_phrases:
-            if " " not in word and len(word) >= 4:
+            if " " not in word and len(word) >= 4 and word not in self.inflected:
                 kinds[word].add("concept")
         self.fuzzy_kinds = dict(kinds)
         self.fuzzy_choices = list(kinds)

@@ -14,7 +14,7 @@ def _words(text: str) -> list[str]:
 
 # --- what the question asks ------------------------------------------------------------------
 
-WHO = frozenset({"who", "whom", "whose", "hvem", "hvem sin", "kven"})
+WHO = frozenset({"who", "whom", "whose", "hvem", "hvem sin", "kven", "kven sin"})
 WHEN = frozenset(
     {
         "when",
@@ -31,6 +31,9 @@ WHEN = frozenset(
         "tidspunkt",
         "how long until",
         "hvor lenge til",
+        "kor lenge til",
+        "kva dato",
+        "kva dag",
     }
 )
 NEXT = frozenset(
@@ -46,6 +49,7 @@ NEXT = frozenset(
         "framover",
         "what's next",
         "hva na",
+        "kva na",
         "nestemann",
     }
 )
@@ -62,6 +66,9 @@ HAPPEN = frozenset(
         "event",
         "calendar",
         "skjer",
+        "skjedde",
+        "skjedd",
+        "hender",
         "foregar",
         "hendelser",
         "kalender",
@@ -119,6 +126,8 @@ LIST = frozenset(
         "medlemmer",
         "who are",
         "hvem er med",
+        "kva for",
+        "kven er med",
         "part of",
         "med i",
     }
@@ -134,6 +143,8 @@ MUNICIPALITY_WORDS = frozenset(
         "kommuner",
         "kommunene",
         "kommunen",
+        "kommunar",
+        "kommunane",
         "byer",
         "byene",
         "places",
@@ -160,6 +171,8 @@ HEAD = frozenset(
         "ledere",
         "leiar",
         "leiaren",
+        "leiarar",
+        "chaired",
         "sjef",
         "sjefen",
         "boss",
@@ -167,7 +180,91 @@ HEAD = frozenset(
         "leads the",
     }
 )
-DEPUTY = frozenset({"deputy", "vice", "nestleder", "nestlederen", "nestleiar", "vice chair"})
+DEPUTY = frozenset(
+    {
+        "deputy",
+        "vice",
+        "nestleder",
+        "nestlederen",
+        "nestleiar",
+        "nestleiaren",
+        "vice chair",
+        "deputy leader",
+        "deputy chair",
+    }
+)
+# Yes/no questions begin with a verb ("is Bodø in batch 1?", "har andre pulje starta?").
+YESNO_START = frozenset(
+    _words(
+        """is are was were has have had did does do will can er var har hadde blir ble vart vert
+    skjedde skjer strommes strommast kommer kjem finnes fins"""
+    )
+)
+# "Has it happened?": the answer is yes when the item lies in the past.
+PAST_Q = frozenset(
+    {
+        "passed",
+        "over",
+        "happened",
+        "held",
+        "been",
+        "started",
+        "begun",
+        "expired",
+        "already",
+        "gatt ut",
+        "utlopt",
+        "utlopet",
+        "passert",
+        "holdt",
+        "avholdt",
+        "vore",
+        "vaert",
+        "skjedd",
+        "starta",
+        "startet",
+        "begynt",
+        "allerede",
+        "allereie",
+        "ferdig",
+        "finished",
+    }
+)
+# "Is it still ahead?": the answer is yes when the item lies in the future.
+AHEAD_Q = frozenset(
+    {
+        "still ahead",
+        "still to come",
+        "ahead",
+        "framfor oss",
+        "foran oss",
+        "fremfor oss",
+        "framleis",
+        "fremdeles",
+        "enda",
+        "still upcoming",
+    }
+)
+# National scope: a role asked "for the whole country" is its national counterpart.
+NATIONAL = frozenset(
+    {
+        "national",
+        "nationally",
+        "nasjonal",
+        "nasjonalt",
+        "nationwide",
+        "hele landet",
+        "heile landet",
+        "whole country",
+        "the whole country",
+        "norway as a whole",
+        "all of norway",
+        "hele norge",
+        "heile noreg",
+        "for norway",
+    }
+)
+SAME_DAY = frozenset({"same day", "samme dag", "same dato", "samme dato", "same date"})
 GREETING = frozenset(
     {
         "hi",
@@ -225,7 +322,15 @@ COMMON = frozenset(
     grane dovre jo"""
     )
 )
-STOP = STOP_EN | STOP_NB
+# Nynorsk function words and query words (kven, kva, kor, kvar, korleis, eg, ikkje...).
+STOP_NN = frozenset(
+    _words(
+        """kven kva kor kvar korleis kvifor kva for eg meg dei deim dykk ho hans hennar ikkje
+    no noko nokon nokre vere vore vert vart blir ein eit som fra fraa til med om pa hja
+    sit sitt sine mi mitt mine kan skal ma enno framleis heile landet"""
+    )
+)
+STOP = STOP_EN | STOP_NB | STOP_NN
 
 # --- language markers (folded words; names and places are never counted) ---------------------
 
@@ -249,6 +354,17 @@ MARKERS_NB = frozenset(
     januar februar mars mai juni juli oktober desember mandag tirsdag onsdag torsdag fredag
     lordag sondag pulje oppstart starter datainnsamling hos sin sitt sine noen finnes ansvar
     representant sekretariat sekretariatet fristene motene hei hallo takk hjelp heisann"""
+    )
+)
+# Nynorsk query words count as Norwegian until the detector tells nynorsk apart (a nynorsk
+# question must never be answered in English).
+MARKERS_NB = MARKERS_NB | frozenset(
+    _words(
+        """kven kva kor kvar korleis eg ikkje noko nokon kjem vore vert vart leiar leiaren
+    nestleiar styringsgruppa motet datakontaktane kommunar kommunane nettverket frist
+    fristen skjer sit tek spoerje sporje nyheitsbrevet stilling stillinga tittelen
+    styringsgruppeleder styringsgruppeleiar nettverksleder nettverksleiar datakontaktene
+    styringsgruppen styringsgruppa styringsgruppens nettverkets datakontakter"""
     )
 )
 
@@ -331,7 +447,8 @@ STOP = STOP | STOP_NN
 MARKERS_NN = frozenset(
     _words(
         """kven kva kor korleis kvifor kvar eg ikkje frå berre noko nokon nokre dei eit vere
-    sit kjem leiar leiaren leiarar nestleiar enno veke veka hendingar hending hendinga
+    sit kjem leiar leiaren leiarar nestleiar enno veke veka hendingar hending hendinga vore
+    framleis vart vedteken vedtekne starta
     kommunar kommunane fristar fristane møta styringsgruppa komande byrjar heiter
     kontaktar medlemane"""
     )
@@ -344,3 +461,99 @@ BOKMAL_ONLY = frozenset(
     medlemmene styringsgruppen møtene"""
     )
 )
+# --- job titles (issue 10): folded phrases -> one title; Norwegian and English names -----------
+# A title is a fact of a person (the newsletter prints them next to names and in signatures);
+# these are the words that name the same title, longest phrases matched first.
+TITLES: dict[str, str] = {}
+
+
+def _title(name: str, words: str) -> None:
+    for word in words.split(","):
+        TITLES[word.strip()] = name
+
+
+_title(
+    "chief_executive",
+    "radmann,radmannen,kommunedirektor,kommunedirektoren,chief executive,"
+    "chief executive officer,ceo,city manager,municipal chief executive,administrasjonssjef,"
+    "town manager",
+)
+_title(
+    "deputy_chief_executive",
+    "ass radmann,ass radmannen,assisterende radmann,assisterande radmann,"
+    "assistant chief executive,deputy chief executive,assistant municipal director",
+)
+_title("director", "kommunaldirektor,kommunaldirektoren,director,municipal director")
+_title(
+    "planner",
+    "samfunnsplanlegger,samfunnsplanleggeren,samfunnsplanleggar,samfunnsplanleggaren,"
+    "planlegger,planleggeren,planleggar,planleggaren,"
+    "planner,community planner,social planner,town planner,urban planner",
+)
+_title(
+    "adviser", "radgiver,radgiveren,radgivar,radgjevar,radgjevaren,adviser,advisor,senior adviser"
+)
+_title(
+    "future_navigator",
+    "framtidsnavigator,framtidsnavigatoren,fremtidsnavigator,future navigator",
+)
+_title("secretary_general", "secretary general,generalsekretaer,generalsekretar")
+
+# Questions about a person's title ("what is Geir Graff's title?", "kva stilling har ...").
+ASKS_TITLE = frozenset(
+    {
+        "title",
+        "job title",
+        "position",
+        "job",
+        "tittel",
+        "tittelen",
+        "stilling",
+        "stillinga",
+        "stillingen",
+        "stillingstittel",
+        "stillingstittelen",
+        "what does",
+    }
+)
+# Details the registry holds only in part (a phone number where one is registered) or not at all.
+ASKS_PHONE = frozenset(
+    {
+        "phone",
+        "phone number",
+        "telephone",
+        "mobile",
+        "mobile number",
+        "cell",
+        "telefon",
+        "telefonnummer",
+        "telefonnummeret",
+        "telefonnr",
+        "mobil",
+        "mobilnummer",
+        "mobilnummeret",
+        "ringe",
+        "call",
+    }
+)
+ASKS_POSTAL = frozenset(
+    {
+        "postal address",
+        "post address",
+        "mailing address",
+        "postadresse",
+        "postadressa",
+        "postadressen",
+    }
+)
+ASKS_VISIT = frozenset(
+    {
+        "visiting address",
+        "street address",
+        "besoksadresse",
+        "besoksadressen",
+        "besoksadressa",
+    }
+)
+ASKS_CLOCK = frozenset({"what time", "which time", "klokka", "klokken", "klokkeslett", "kl"})
+ASKS_LINK = frozenset({"link", "url", "lenke", "lenken", "lenkja", "livestream link"})

@@ -3,11 +3,12 @@ is (a question back when the name fits several people, or nobody)."""
 
 from __future__ import annotations
 
-from bot.answering import render
+from bot.answering import facts, render
+from bot.answering import render_facts as facts_text
 from bot.answering.index import Holding
 from bot.answering.model import Answer
 from bot.answering.nearmiss import near_miss, not_in_programme
-from bot.answering.reply import Context
+from bot.answering.reply import MAX_SUGGESTIONS, Context
 from bot.answering.resolve import NameRun
 from bot.answering.roles import (
     answer_role,
@@ -42,12 +43,24 @@ def answer_people(ctx: Context) -> Answer | None:
     runs = [r for r in m.name_runs if r.registered or _has_known_name(ctx, r)]
     if runs:
         return answer_name(ctx, runs[0])
+    membership = facts.answer_membership(ctx)
+    if membership is not None:
+        return membership
+    titles = facts.asked_titles(ctx)
+    if titles and "asks_title" not in m.flags:
+        titled = facts.answer_title(ctx, titles)
+        if titled.status == "answer" or not m.keys("role"):
+            return titled
     pure_role = any(all(kind == "role" for kind, _ in s.senses) for s in m.spans)
     if "municipality" in m.flags and "list" in m.flags and not places and not pure_role:
         return municipalities(ctx)
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
     if places and body_of(ctx):
+        if len(places) > 1:
+            from bot.answering.multi import merge
+
+            return merge([place_in_body(ctx, p) for p in places])
         return place_in_body(ctx, places[0])
     if places:
         return place_people(ctx, places[0])
@@ -102,11 +115,26 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         if len(exact) == 1:
             ordered = exact
     if len(ordered) == 1:
-        return person_answer(ctx, index.data.person_by_key[ordered[0]])
+        words = index.person_words[ordered[0]]
+        first_name_only = run.registered == [words[0]] and len(words) > 1
+        if not first_name_only:
+            return person_answer(ctx, index.data.person_by_key[ordered[0]])
+    # A bare first name is never taken for one person: others outside the registry share it.
     names = [index.data.person_by_key[k].name for k in ordered]
+    people = [index.data.person_by_key[k] for k in ordered[:MAX_SUGGESTIONS]]
     suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names[:5]]
-    text = ctx.msg("clarify_people", name=said) + "\n" + render.bullets(names, ctx.lang)
-    return ctx.clarify(text, suggestions)
+    if len(ordered) == 1:
+        text = (
+            facts_text.clarify_first_name(ctx.lang, said) + "\n" + render.bullets(names, ctx.lang)
+        )
+    else:
+        text = ctx.msg("clarify_people", name=said) + "\n" + render.bullets(names, ctx.lang)
+    asked = ctx.clarify(text, suggestions)
+    views = tuple(
+        render.contact_view(index, Holding(p, p.roles[0] if p.roles else _NO_ROLE), ctx.lang)
+        for p in people
+    )
+    return Answer("clarify", asked.lang, asked.text, views, (), asked.suggestions)
 
 
 def _did_you_mean_person(ctx: Context, run: NameRun, said: str, keys: list[str]) -> Answer:
@@ -145,6 +173,13 @@ def _unknown_person(ctx: Context, run: NameRun) -> Answer:
 
 def person_answer(ctx: Context, person: PersonRec) -> Answer:
     """Everything a person is in the programme, with their address."""
+    answer = _person_roles(ctx, person)
+    if "asks_title" in ctx.mentions.flags:
+        return facts.person_title(ctx, person, answer)
+    return answer
+
+
+def _person_roles(ctx: Context, person: PersonRec) -> Answer:
     index, lang = ctx.index, ctx.lang
     holdings = holdings_of(ctx, person)
     if not holdings:

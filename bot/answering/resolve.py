@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.answering import lexicon
-from bot.answering.dates import MONTHS, WEEKDAYS, DateRange, find_date
+from bot.answering.dates import MONTHS, WEEKDAYS, DateRange, find_dates
 from bot.answering.index import Index, Sense
 from bot.answering.text import Question, stem_variants
 
@@ -26,12 +26,26 @@ _FLAG_SETS = {
     "deputy": lexicon.DEPUTY,
     "greeting": lexicon.GREETING,
     "help": lexicon.HELP,
+    "past_q": lexicon.PAST_Q,
+    "ahead_q": lexicon.AHEAD_Q,
+    "same_day": lexicon.SAME_DAY,
+    "national": lexicon.NATIONAL,
+    "asks_title": lexicon.ASKS_TITLE,
+    "phone": lexicon.ASKS_PHONE,
+    "postal": lexicon.ASKS_POSTAL,
+    "visit": lexicon.ASKS_VISIT,
+    "clock": lexicon.ASKS_CLOCK,
+    "link": lexicon.ASKS_LINK,
 }
 _FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
 for _name, _vocab in _FLAG_SETS.items():
     for _phrase in _vocab:
         _FLAG_PHRASES[_phrase] = (*_FLAG_PHRASES.get(_phrase, ()), _name)
-_MAX_FLAG_WORDS = max(p.count(" ") + 1 for p in _FLAG_PHRASES)
+# The longest intent phrase starting with each word.
+_FLAG_LENGTHS: dict[str, int] = {}
+for _phrase in _FLAG_PHRASES:
+    _first = _phrase.split(" ", 1)[0]
+    _FLAG_LENGTHS[_first] = max(_FLAG_LENGTHS.get(_first, 0), _phrase.count(" ") + 1)
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
 
 
@@ -80,15 +94,22 @@ class Mentions:
     concepts: set[str] = field(default_factory=set)
     email_people: list[str] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
+    # Every date the question names ("21 February and 24 April"); `date` is the first.
+    dates: list[DateRange] = field(default_factory=list)
+    # keys() per kind, for the spans list they were read from (answers ask for them often).
+    _keys: dict[str, tuple[list[Span], list[str]]] = field(default_factory=dict, repr=False)
 
     def keys(self, kind: str) -> list[str]:
-        """Keys of one kind of sense, in order of mention, each once."""
-        out: dict[str, None] = {}
-        for span in self.spans:
-            for k, key in sorted(span.senses):
-                if k == kind:
-                    out[key] = None
-        return list(out)
+        """Keys of one kind of sense, in order of mention, each once (a new list each call)."""
+        cached = self._keys.get(kind)
+        if cached is None or cached[0] is not self.spans:
+            out: dict[str, None] = {}
+            for span in self.spans:
+                for k, key in sorted(span.senses):
+                    if k == kind:
+                        out[key] = None
+            cached = self._keys[kind] = (self.spans, list(out))
+        return list(cached[1])
 
     def unregistered_places(self) -> list[tuple[str, Span]]:
         """Real places named that are not in the registry, as the gazetteer spells them (the
@@ -133,12 +154,18 @@ def _doubtful_distance(length: int) -> int:
 def resolve(question: Question, index: Index, today: date) -> Mentions:
     """Find what the question mentions."""
     words = question.words
-    found = Mentions(question, list(words), find_date(question, today))
-    blocked = set(found.date.positions) if found.date else set()
+    dates = find_dates(question, today)
+    found = Mentions(question, list(words), dates[0] if dates else None, dates=dates)
+    blocked = {i for rng in dates for i in rng.positions}
     intent_positions = _flags(words, found.flags, blocked)
+    if words and words[0] in lexicon.YESNO_START:
+        found.flags.add("yesno")
     blocked |= _ordinary_words_named_like_places(question, index)
     found.spans = _phrase_spans(words, index, blocked)
     _correct_typos(found, index, blocked | intent_positions)
+    for span in found.spans:
+        # A compound's leader part is read as if written apart ("nettverks|leiar").
+        found.flags.update(key for kind, key in span.senses if kind == "flag")
     covered = blocked | {i for s in found.spans for i in range(s.start, s.end)}
     found.name_runs = _name_runs(found, index, covered | intent_positions)
     named = {i for run in found.name_runs for i in run.positions}
@@ -156,9 +183,13 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
     positions: set[int] = set()
     n = len(words)
     for i in range(n):
-        if i in blocked:
+        if i in blocked or i in positions:
+            # A word already read as part of a phrase ("deputy leader") is not read again.
             continue
-        for length in range(min(_MAX_FLAG_WORDS, n - i), 0, -1):
+        longest = _FLAG_LENGTHS.get(words[i])
+        if longest is None:
+            continue  # no intent phrase starts with this word (most words)
+        for length in range(min(longest, n - i), 0, -1):
             hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
             if hits:
                 flags.update(hits)
@@ -203,8 +234,47 @@ def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Spa
                 if senses and not any(kind == "person" for kind, _ in senses):
                     spans.append(Span(i, i + 1, set(senses)))
                     break
+            else:
+                compound = _body_compound(words[i], index)
+                if compound:
+                    spans.append(Span(i, i + 1, compound))
             i += 1
     return spans
+
+
+# The heads of Norwegian compounds that name a body's leader or deputy ("nettverks|leiar").
+_HEAD_PARTS = frozenset(
+    {w for w in lexicon.HEAD | lexicon.DEPUTY if " " not in w} | {"leiar", "leiaren", "leder"}
+)
+_HEAD_ENDINGS = tuple(_HEAD_PARTS)
+_LINKS = ("s", "e", "")
+
+
+def _body_compound(word: str, index: Index) -> set[Sense] | None:
+    """A compound of a body's name and a leader word ("styringsgruppeleiar",
+    "nettverksnestleiaren", "fn-senterleder"): the body's senses and a `compound_head` or
+    `compound_deputy` marker, or None."""
+    if len(word) < 8 or not word.endswith(_HEAD_ENDINGS) or not word.isalpha():
+        return None
+    for cut in range(len(word) - 4, 3, -1):
+        right = word[cut:]
+        if right not in _HEAD_PARTS:
+            continue
+        left = word[:cut]
+        for link in _LINKS:
+            if link and not left.endswith(link):
+                continue
+            stem = left[: len(left) - len(link)] if link else left
+            bodies = {
+                s
+                for form in (stem, stem + "e", stem + "et", stem + "en", stem + "a")
+                for s in index.phrases.get(form, ())
+                if s[0] in ("org", "audience")
+            }
+            if bodies:
+                marker = "deputy" if right in lexicon.DEPUTY else "head"
+                return bodies | {("flag", marker)}
+    return None
 
 
 def _fuzzy_candidate(word: str, index: Index) -> bool:
@@ -322,6 +392,8 @@ def _name_kind(question: Question, i: int, word: str, index: Index) -> str | Non
         return "registered" if token.capital or not ordinary else None
     if word in index.known_names:
         return "known" if token.capital or not (ordinary or len(word) <= 3) else None
+    if word in index.entity_words:
+        return None
     if (
         token.capital
         and word.isalpha()

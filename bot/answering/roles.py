@@ -35,7 +35,31 @@ def answer_role(ctx: Context) -> Answer:
     ]
     org = orgs[0] if orgs else None
     roles = m.keys("role")
-    if m.flags & {"head", "deputy"} and org:
+    if org is not None:
+        seat = index.data.organisation_by_key[org].municipality
+        if seat in places and index.by_org.get(org):
+            # "The UN centre in Trondheim": the city is where the body sits, not a filter.
+            places = [p for p in places if p != seat]
+            place = places[0] if places else None
+    if "national" in m.flags and not places:
+        # "Who is responsible for data collection nationally?": the national counterpart.
+        types = index.data.role_type_by_key
+        roles = [f"national_{r}" if f"national_{r}" in types else r for r in roles]
+        roles = list(dict.fromkeys(roles))
+    if roles == [GENERAL_CONTACT] and m.flags & {"head", "deputy"} and org is None:
+        # "Who leads the programme?" asks for a leader, not for the programme's contact.
+        roles = _leader_roles(ctx, deputy="deputy" in m.flags)
+    if "newsletter_signatory" in roles and GENERAL_CONTACT in roles:
+        # "Who signed the newsletter?": the newsletter is what was signed, not a topic.
+        roles = [r for r in roles if r != GENERAL_CONTACT]
+    if roles == [GENERAL_CONTACT] and org is not None and place is None:
+        # "The contact person at KS" is whoever that body has, never the programme's contact.
+        return body_people(ctx)
+    if {"head", "deputy"} <= m.flags and org:
+        heads = index.head_roles(org, deputy=False) + index.head_roles(org, deputy=True)
+        if heads:
+            roles = heads
+    elif m.flags & {"head", "deputy"} and org:
         heads = index.head_roles(org, deputy="deputy" in m.flags)
         if heads and not any((r, org) in index.by_role_org for r in roles if r in heads):
             roles = heads
@@ -57,6 +81,10 @@ def answer_role(ctx: Context) -> Answer:
         return body_people(ctx) if place is None else place_people(ctx, place)
     if roles == [GENERAL_CONTACT] and place is not None:
         # "The contact person in Asker" is whoever Asker has, not the programme's contact.
+        if len(places) > 1:
+            from bot.answering.multi import merge
+
+            return merge([place_people(ctx, p) for p in places])
         return place_people(ctx, place)
     held: list[Holding] = []
     for role in roles:
@@ -66,6 +94,19 @@ def answer_role(ctx: Context) -> Answer:
                 found = index.by_role_place.get((role, at), [])
                 if not found and org is not None:
                     found = [h for h in index.by_role_org.get((role, org), []) if _at(h, at)]
+                if not found:
+                    # A role held at a body that sits in the place ("leader of the UN centre
+                    # in Trondheim"), or by someone who represents the place ("the leader in
+                    # Asker": the network's leader is Asker's representative), is that place's.
+                    found = [
+                        h
+                        for h in index.by_role.get(role, [])
+                        if _seated(ctx, h, at)
+                        or (
+                            not h.role.municipality
+                            and any(r.municipality == at for r in h.person.roles)
+                        )
+                    ]
             elif org is not None:
                 found = index.by_role_org.get((role, org), [])
             else:
@@ -121,6 +162,14 @@ def place_in_body(ctx: Context, place: str) -> Answer:
 
 def _at(h: Holding, place: str) -> bool:
     return h.role.municipality == place
+
+
+def _seated(ctx: Context, h: Holding, place: str) -> bool:
+    """True when a role without a municipality is held at an organisation seated in `place`."""
+    if h.role.municipality or not h.role.organisation:
+        return False
+    org = ctx.index.data.organisation_by_key.get(h.role.organisation)
+    return org is not None and org.municipality == place
 
 
 def _role_holders(ctx: Context, held: list[Holding], place: str | None, roles: list[str]) -> Answer:

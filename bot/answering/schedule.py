@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from bot.answering import lexicon, render
+from bot.answering import render_facts as facts
+from bot.answering.dates import DateRange
 from bot.answering.model import Answer
 from bot.answering.reply import Context
 from bot.registry.data import EventRec
@@ -34,8 +37,7 @@ def _order(e: EventRec) -> tuple[date, str, str]:
 
 def query_concepts(ctx: Context) -> set[str]:
     """The question's concepts that some event has (the rest cannot select anything)."""
-    known = set().union(*ctx.index.event_concepts.values()) if ctx.index.event_concepts else set()
-    return (ctx.mentions.concepts - lexicon.WEAK_CONCEPTS) & known
+    return (ctx.mentions.concepts - lexicon.WEAK_CONCEPTS) & ctx.index.known_event_concepts
 
 
 def _score(ctx: Context, ev: EventRec, wanted: set[str]) -> int:
@@ -81,34 +83,144 @@ def _lines(ctx: Context, events: list[EventRec], with_date: bool = True) -> str:
     return render.bullets([render.event_line(e, ctx.lang, with_date) for e in events], ctx.lang)
 
 
-def answer_on_date(ctx: Context) -> Answer:
-    """What happens on a day or in a range of days."""
-    rng = ctx.mentions.date
-    assert rng is not None
-    unknown = _unknown_place(ctx)
-    if unknown:
-        return unknown
+def anchor(ctx: Context, rng: DateRange) -> DateRange:
+    """A day or month named without a year, moved to the occurrence the user most likely means:
+    the nearest one with registered items, upcoming first, else the most recent one. Ranges
+    with a year, and those no year has items for, stay as they are."""
+    if rng.yearless is None:
+        return rng
+    month, day = rng.yearless
+    live = ctx.index.live_days
+    options: list[tuple[date, date]] = []
+    years = ctx.index.event_years
+    # Month 0: a day of any month ("the 21st").
+    months = [(y, mo) for y in years for mo in ((month,) if month else range(1, 13))]
+    for year, month in months:
+        try:
+            first = date(year, month, day or 1)
+        except ValueError:
+            continue
+        if day is None:
+            following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+            last = following - timedelta(days=1)
+        else:
+            last = first
+        if any(start <= last and end >= first for start, end in live):
+            options.append((first, last))
+    if not options:
+        return rng
+    ahead = [o for o in options if o[1] >= ctx.today]
+    first, last = min(ahead) if ahead else max(options)
+    return replace(rng, first=first, last=last)
+
+
+def _is_past(ctx: Context, ev: EventRec) -> bool:
+    """True when the item is over (an all-day item is over after its last day)."""
+    if isinstance(ev.end or ev.start, datetime):
+        end = ev.end if isinstance(ev.end, datetime) else ev.start
+        return isinstance(end, datetime) and end < ctx.now
+    return ev.end_date < ctx.today
+
+
+def _yes_no(ctx: Context, events: list[EventRec]) -> str | None:
+    """The yes or no a yes/no question about these items gets, or None for other questions:
+    "has it passed?" (yes when all are over), "is it still ahead?" (yes when none is), "did
+    anything happen?" (yes when there are items)."""
+    flags = ctx.mentions.flags
+    if not events:
+        return facts.no(ctx.lang) if "yesno" in flags else None
+    if "yesno" not in flags or flags & {"who", "when"}:
+        return None  # "what happened in October?" is no yes/no question
+    past = all(_is_past(ctx, e) for e in events)
+    if "past_q" in flags:
+        return facts.yes(ctx.lang) if past else facts.no(ctx.lang)
+    if "ahead_q" in flags:
+        return facts.no(ctx.lang) if past else facts.yes(ctx.lang)
+    return facts.yes(ctx.lang)
+
+
+def _about(ctx: Context, events: list[EventRec]) -> str:
+    """What a single item is for (its description), as an extra line."""
+    if len(events) != 1:
+        return ""
+    text = events[0].description(facts.record_lang(ctx.lang))
+    return "\n" + facts.about(ctx.lang, text) if text else ""
+
+
+def _on_range(ctx: Context, rng: DateRange) -> tuple[str, list[EventRec]]:
+    """The header and items of one day or range of days."""
     events = [e for e in _live(ctx) if e.start_date <= rng.last and e.end_date >= rng.first]
     events = sorted(_place_filter(ctx, events), key=_order)
     if query_concepts(ctx):
         events = best_events(ctx, events) or events
+    if not events:
+        return "", []
+    past = all(_is_past(ctx, e) for e in events)
+    if rng.single_day:
+        day = render.fmt_date(rng.first, ctx.lang)
+        head = facts.past_on_day(ctx.lang, rng.first) if past else ctx.msg("on_day", day=day)
+        return head + "\n" + _lines(ctx, events, with_date=False), events
+    first, last = (render.fmt_date(d, ctx.lang) for d in (rng.first, rng.last))
+    if past:
+        head = facts.past_in_range(ctx.lang, rng.first, rng.last)
+    else:
+        head = ctx.msg("in_range", first=first, last=last)
+    return head + "\n" + _lines(ctx, events), events
+
+
+def answer_on_date(ctx: Context) -> Answer:
+    """What happens on a day or in a range of days (every one the question names)."""
+    assert ctx.mentions.date is not None
+    ranges = [anchor(ctx, r) for r in (ctx.mentions.dates or [ctx.mentions.date])]
+    unknown = _unknown_place(ctx)
+    if unknown:
+        return unknown
+    blocks: list[str] = []
+    found: list[EventRec] = []
+    for rng in ranges:
+        text, events = _on_range(ctx, rng)
+        if events:
+            blocks.append(text)
+            found.extend(e for e in events if e not in found)
+    if found:
+        verdict = _same_day(ctx, found) or _yes_no(ctx, found)
+        text = "\n\n".join(blocks)
+        if verdict:
+            text = f"{verdict}\n{text}"
+        return ctx.answer(text + _about(ctx, found), events=ctx.event_views(found))
+    rng = ranges[0]
     day, first, last = (render.fmt_date(d, ctx.lang) for d in (rng.first, rng.first, rng.last))
-    if events:
-        if rng.single_day:
-            text = ctx.msg("on_day", day=day) + "\n" + _lines(ctx, events, with_date=False)
-        else:
-            text = ctx.msg("in_range", first=first, last=last) + "\n" + _lines(ctx, events)
-        return ctx.answer(text, events=ctx.event_views(events))
     if rng.single_day:
         text = ctx.msg("nothing_on_day", day=day)
     else:
         text = ctx.msg("nothing_in_range", first=first, last=last)
+    verdict = _yes_no(ctx, [])
+    if verdict:
+        text = f"{verdict} {text}"
     later = sorted((e for e in _live(ctx) if e.start_date > rng.last), key=_order)
     if later:
         group = [e for e in later if e.start_date == later[0].start_date]
         text += "\n" + ctx.msg("after_that") + "\n" + _lines(ctx, group)
         return ctx.not_found(text, events=ctx.event_views(group))
+    earlier = sorted((e for e in _live(ctx) if e.end_date < rng.first), key=_order)
+    if earlier:
+        # Nothing then and nothing after: the last registered items, so the reply is never
+        # an empty "nothing".
+        final = earlier[-1].start_date
+        group = [e for e in earlier if e.start_date == final]
+        text += "\n" + facts.last_items(ctx.lang, final, len(group)) + "\n"
+        text += _lines(ctx, group, with_date=False)
+        return ctx.not_found(text, events=ctx.event_views(group))
     return ctx.not_found(text)
+
+
+def _same_day(ctx: Context, events: list[EventRec]) -> str | None:
+    """The verdict on "are these on the same day?"."""
+    if "same_day" not in ctx.mentions.flags or len(events) < 2:
+        return None
+    if len({e.start_date for e in events}) == 1:
+        return facts.same_day(ctx.lang, events[0].start_date)
+    return facts.not_same_day(ctx.lang)
 
 
 def answer_next(ctx: Context) -> Answer:
@@ -121,10 +233,26 @@ def answer_next(ctx: Context) -> Answer:
     if query_concepts(ctx):
         upcoming = best_events(ctx, upcoming)
     if not upcoming:
-        return ctx.not_found(ctx.msg("nothing_next", day=render.fmt_date(ctx.today, ctx.lang)))
+        return _nothing_ahead(ctx)
     first = upcoming[0].start_date
     group = [e for e in upcoming if e.start_date == first]
     text = ctx.msg("next_on", day=render.fmt_date(first, ctx.lang))
+    return ctx.answer(
+        text + "\n" + _lines(ctx, group, with_date=False), events=ctx.event_views(group)
+    )
+
+
+def _nothing_ahead(ctx: Context) -> Answer:
+    """Nothing lies ahead: say so, and name the last registered items (of the kind asked
+    about) with their date, in the past tense."""
+    past = sorted(_place_filter(ctx, _live(ctx)), key=_order)
+    if query_concepts(ctx):
+        past = best_events(ctx, past)
+    if not past:
+        return ctx.not_found(ctx.msg("nothing_next", day=render.fmt_date(ctx.today, ctx.lang)))
+    last = past[-1].start_date
+    group = [e for e in past if e.start_date == last]
+    text = facts.nothing_ahead_last(ctx.lang, ctx.today, last, len(group))
     return ctx.answer(
         text + "\n" + _lines(ctx, group, with_date=False), events=ctx.event_views(group)
     )
@@ -144,15 +272,50 @@ def answer_when(ctx: Context) -> Answer:
         if group:
             text += "\n" + ctx.msg("upcoming") + "\n" + _lines(ctx, group)
         return ctx.not_found(text, events=ctx.event_views(group))
-    if len(matches) > 1:
+    if len(matches) > 1 and "same_day" not in ctx.mentions.flags:
         matches = _upcoming(ctx, matches) or matches
     matches = sorted(matches, key=_order)
+    verdict = _same_day(ctx, matches) or _yes_no(ctx, matches) or _streamed(ctx, matches)
+    prefix = f"{verdict}\n" if verdict else ""
     if len(matches) == 1:
+        ev = matches[0]
+        if _is_past(ctx, ev):
+            title = ev.title(facts.record_lang(ctx.lang))
+            if ev.location:
+                title += f" ({ev.location})"
+            line = facts.was_on(ctx.lang, render.fmt_when(ev, ctx.lang), title)
+        else:
+            line = render.event_line(ev, ctx.lang) + "."
+        missing = _missing_details(ctx, ev)
         return ctx.answer(
-            render.event_line(matches[0], ctx.lang) + ".", events=ctx.event_views(matches)
+            prefix + line + _about(ctx, matches) + missing, events=ctx.event_views(matches)
         )
-    text = ctx.msg("events_found") + "\n" + _lines(ctx, matches)
+    text = prefix + ctx.msg("events_found") + "\n" + _lines(ctx, matches)
     return ctx.answer(text, events=ctx.event_views(matches))
+
+
+def _missing_details(ctx: Context, ev: EventRec) -> str:
+    """Lines saying which asked-for details of an event are not registered (a time of day for
+    an all-day item, a link)."""
+    lines = []
+    title = ev.title(facts.record_lang(ctx.lang))
+    if "clock" in ctx.mentions.flags and not isinstance(ev.start, datetime):
+        lines.append(
+            facts.event_detail_missing(ctx.lang, facts.field_name(ctx.lang, "time"), title)
+        )
+    if "link" in ctx.mentions.flags:
+        lines.append(
+            facts.event_detail_missing(ctx.lang, facts.field_name(ctx.lang, "link"), title)
+        )
+    return "".join(f"\n{line}" for line in lines)
+
+
+def _streamed(ctx: Context, events: list[EventRec]) -> str | None:
+    """The verdict on "is it streamed?"."""
+    if "yesno" not in ctx.mentions.flags or "stream" not in ctx.mentions.concepts:
+        return None
+    concepts = ctx.index.event_concepts
+    return facts.streamed(ctx.lang, all("stream" in concepts[e.key] for e in events))
 
 
 def answer_event_contacts(ctx: Context) -> Answer | None:

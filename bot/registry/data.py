@@ -55,6 +55,9 @@ class OrganisationRec:
     aliases: tuple[str, ...] = ()
     municipality: str | None = None
     url: str | None = None
+    # Names of the city the organisation sits in when that city is not a registered
+    # municipality (English first, then other spellings: "Vienna", "Wien").
+    seat_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,6 +312,7 @@ def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
             _strings(o.get("aliases")),
             o.get("municipality"),
             o.get("url"),
+            _strings(o.get("seat_names")),
         )
         for i, o in enumerate(doc.get("organisation", []), 1)
     )

@@ -79,6 +79,7 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
             aliases=list(o.aliases),
             municipality_id=places[o.municipality].id if o.municipality else None,
             url=o.url,
+            seat_names=list(o.seat_names),
         )
         for o in data.organisations
     }
@@ -220,6 +221,7 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
             tuple(o.aliases or ()),
             place_key.get(o.municipality_id) if o.municipality_id else None,
             o.url,
+            tuple(o.seat_names or ()),
         )
         for o in session.scalars(select(Organisation).order_by(Organisation.id))
     )

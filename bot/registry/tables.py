@@ -46,6 +46,8 @@ class Organisation(Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
     url: Mapped[str | None] = mapped_column(String(500))
+    # The seat's names when it is not a registered municipality (nullable, added for issue 10).
+    seat_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True, default=list)
 
 
 class RoleType(Base):

@@ -107,6 +107,7 @@ class Builder:
             row.items("aliases"),
             row.ref("municipality"),
             row.text("url"),
+            row.items("seat_names"),
         )
 
     @staticmethod

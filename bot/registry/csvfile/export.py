@@ -86,6 +86,7 @@ def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
             aliases=o.aliases,
             municipality=o.municipality,
             url=o.url,
+            seat_names=o.seat_names,
         )
     for p in data.people:
         yield row("person", key=p.key, name=p.name, email=p.email, phone=p.phone)

@@ -28,6 +28,7 @@ COLUMNS = (
     "email_domain",
     "batch",
     "url",
+    "seat_names",
     "municipalities",
     "people",
     "kind",
@@ -49,7 +50,7 @@ COLUMNS = (
 RECORD_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "role_type": (("key", "name_en", "name_nb"), ("terms",)),
     "municipality": (("key", "name"), ("aliases", "email_domain", "batch")),
-    "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url")),
+    "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url", "seat_names")),
     "person": (("key", "name"), ("email", "phone")),
     "role": (("person", "role"), ("municipality", "organisation", "title", "source")),
     "audience": (("key", "name_en", "name_nb"), ("aliases", "municipalities", "people")),
