@@ -204,6 +204,7 @@ async def test_unreachable_server_leaves_invites_to_retry(
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
         security="none",
+        from_address="coordbot@example.org",
     )
     outcomes = await send_invites(services, batch, SmtpMailer(config), sleep=sleep)
     assert outcomes[0].status == "failed" and not outcomes[0].permanent

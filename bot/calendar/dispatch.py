@@ -71,10 +71,15 @@ class InviteBatch:
         return self.event.sequence
 
 
+UNSET_SENDER = "coordbot@from-address-not-set.invalid"
+
+
 def organizer_of(services: Services) -> Organizer:
     """The sending mailbox from [email] and the organizer's name from [calendar]."""
+    # Without email.from_address nothing is sent; a printed invite then names a mailbox of
+    # the reserved .invalid domain rather than one that looks real (coordbot@localhost).
     return Organizer(
-        address=services.config.email.from_address,
+        address=services.config.email.from_address or UNSET_SENDER,
         from_name=services.config.email.from_name,
         organizer_name=services.config.calendar.organizer_name,
     )

@@ -250,7 +250,7 @@ def _render(
         data = body.encode("utf-8")
     else:
         url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
-        domain = services.config.email.from_address.rpartition("@")[2] or "localhost"
+        domain = services.config.email.sender_domain
         text = (
             f"{request.text}\n\n-- \n"
             f"{_FOOTER['nb'].format(audience=audience.name_nb)}\n"
@@ -266,6 +266,7 @@ def _render(
             now=services.clock.now(),
             list_id=f"{audience.name_en} <{audience.key}.{domain}>",
             unsubscribe_url=url,
+            bulk=True,
         )
         options = {}
         subject = request.subject

@@ -67,6 +67,10 @@ def build_workers(
                 poll_seconds=poll_seconds,
             )
         )
+    if mailer is not None and not services.config.email.sending_configured:
+        # Held, not failed: the rows wait until a sender address is configured.
+        log.warning("e-mail is held: set email.from_address (COORDBOT_EMAIL_FROM_ADDRESS)")
+        mailer = None
     if mailer is not None:
         workers.append(
             EmailWorker(
