@@ -44,6 +44,11 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})*")
 
 
+# The sender written into messages built while email.from_address is not set (they are held,
+# never sent): a mailbox of the reserved .invalid domain, not one that looks real.
+UNSET_SENDER = "coordbot@from-address-not-set.invalid"
+
+
 class HeaderValueError(ValueError):
     """A value that must not be put into a mail header (line break, control, bad address)."""
 

@@ -25,7 +25,7 @@ from bot.calendar.records import (
     record_attempt,
 )
 from bot.delivery.direct import invite_message, send_now
-from bot.mail import HeaderValueError, Mailer
+from bot.mail import UNSET_SENDER, HeaderValueError, Mailer
 from bot.registry.data import EventRec, RegistryData
 from bot.registry.store import bump_generation
 from bot.registry.tables import Event
@@ -69,9 +69,6 @@ class InviteBatch:
     def sequence(self) -> int:
         """The SEQUENCE every message of the batch carries."""
         return self.event.sequence
-
-
-UNSET_SENDER = "coordbot@from-address-not-set.invalid"
 
 
 def organizer_of(services: Services) -> Organizer:

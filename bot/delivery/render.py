@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from bot.config import EmailConfig
-from bot.mail import MAIL_POLICY, address_header, header_text, list_unsubscribe_header
+from bot.mail import MAIL_POLICY, UNSET_SENDER, address_header, header_text, list_unsubscribe_header
 
 TELEGRAM_LIMIT = 4096
 
@@ -60,7 +60,8 @@ def email_message(
     marked as automated; `bulk` (broadcasts) adds Precedence: bulk.
     """
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = address_header(config.from_name, config.from_address, "from_address")
+    sender = config.from_address or UNSET_SENDER
+    message["From"] = address_header(config.from_name, sender, "from_address")
     message["To"] = address_header(to_name, to_address, "recipient address")
     if reply_to:
         message["Reply-To"] = address_header(None, reply_to, "reply-to address")
@@ -70,7 +71,7 @@ def email_message(
     if list_id:
         message["List-Id"] = header_text(list_id, "list id")
     if unsubscribe_url:
-        mailto = f"mailto:{config.from_address}?subject=unsubscribe"
+        mailto = f"mailto:{sender}?subject=unsubscribe"
         message["List-Unsubscribe"] = list_unsubscribe_header(unsubscribe_url, mailto)
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if auto_submitted:
