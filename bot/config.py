@@ -245,12 +245,14 @@ def parse_duration(text: str, where: str) -> float:
     """Seconds in "2d", "36h", "90m", "45s" or a plain number of seconds; ConfigError if not."""
     value = text.strip().lower()
     units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
-    factor = units.get(value[-1:], None)
+    factor = units.get(value[-1:])
     number = value[:-1] if factor is not None else value
     try:
         seconds = float(number) * (factor or 1.0)
     except ValueError:
-        raise ConfigError(f"{where}: expected a duration like 2d, 36h or 90m, got {text!r}") from None
+        raise ConfigError(
+            f"{where}: expected a duration like 2d, 36h or 90m, got {text!r}"
+        ) from None
     if seconds <= 0:
         raise ConfigError(f"{where}: must be positive, got {text!r}")
     return seconds

@@ -205,7 +205,7 @@ def list_unsubscribe_header(*urls: str) -> Verbatim:
     parts = []
     for url in urls:
         header_text(url, "unsubscribe URL")
-        if not url.isascii() or any(c in url for c in " <>\"\t"):
+        if not url.isascii() or any(c in url for c in ' <>"\t'):
             raise HeaderValueError(f"unsubscribe URL {url!r} must be ASCII without spaces")
         parts.append(f"<{url}>")
     value = ", ".join(parts)
@@ -456,9 +456,7 @@ def dkim_sign(data: bytes, selector: str, domain: str, private_key: bytes) -> by
     return bytes(signature) + data
 
 
-async def _send_one(
-    client: aiosmtplib.SMTP, out: Outgoing, sender: str, data: bytes
-) -> MailResult:
+async def _send_one(client: aiosmtplib.SMTP, out: Outgoing, sender: str, data: bytes) -> MailResult:
     import aiosmtplib
 
     message_id = out.message_id or stored_message_id(out.data)

@@ -54,24 +54,24 @@ EDGES = [
     (datetime(2020, 10, 25, 1, 0, tzinfo=UTC), datetime(2020, 10, 25, 2, 0)),
 ]
 VTIMEZONE = (
-    "BEGIN:VTIMEZONE\r\n"
-    "TZID:Europe/Oslo\r\n"
-    "BEGIN:DAYLIGHT\r\n"
-    "DTSTART:19700329T020000\r\n"
-    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n"
-    "TZNAME:CEST\r\n"
-    "TZOFFSETFROM:+0100\r\n"
-    "TZOFFSETTO:+0200\r\n"
-    "END:DAYLIGHT\r\n"
-    "BEGIN:STANDARD\r\n"
-    "DTSTART:19701025T030000\r\n"
-    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n"
-    "TZNAME:CET\r\n"
-    "TZOFFSETFROM:+0200\r\n"
-    "TZOFFSETTO:+0100\r\n"
-    "END:STANDARD\r\n"
-    "END:VTIMEZONE\r\n"
-).encode()
+    b"BEGIN:VTIMEZONE\r\n"
+    b"TZID:Europe/Oslo\r\n"
+    b"BEGIN:DAYLIGHT\r\n"
+    b"DTSTART:19700329T020000\r\n"
+    b"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n"
+    b"TZNAME:CEST\r\n"
+    b"TZOFFSETFROM:+0100\r\n"
+    b"TZOFFSETTO:+0200\r\n"
+    b"END:DAYLIGHT\r\n"
+    b"BEGIN:STANDARD\r\n"
+    b"DTSTART:19701025T030000\r\n"
+    b"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n"
+    b"TZNAME:CET\r\n"
+    b"TZOFFSETFROM:+0200\r\n"
+    b"TZOFFSETTO:+0100\r\n"
+    b"END:STANDARD\r\n"
+    b"END:VTIMEZONE\r\n"
+)
 CALENDAR = CalendarConfig(organizer_name="U4SSC Norge, Bodø; K:\\Nettverk")
 FEED_NAME = "U4SSC Norge, Bodø; K:\\Nettverk - Bærekraftsløftet, all events"
 

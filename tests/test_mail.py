@@ -170,9 +170,11 @@ async def test_unreachable_server_gives_results_not_exceptions() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # The port was free a moment ago and nothing listens on it now.
-    mailer = SmtpMailer(EmailConfig(
-        smtp_host="127.0.0.1", smtp_port=port, security="none", from_address="c@example.org"
-    ))
+    mailer = SmtpMailer(
+        EmailConfig(
+            smtp_host="127.0.0.1", smtp_port=port, security="none", from_address="c@example.org"
+        )
+    )
     results = await mailer.send_batch([_message(1, "a@example.org"), _message(2, "b@example.org")])
     assert [r.ok for r in results] == [False, False]
     assert all(not r.permanent and "could not connect" in r.reason for r in results)

@@ -462,9 +462,7 @@ class Outbox:
             # from when the message was queued, however many attempts that takes.
             age = now - row.created_at
             cap = self.config.max_attempts
-            if outcome.counts and (
-                age >= self.give_up_after or (cap > 0 and row.attempts >= cap)
-            ):
+            if outcome.counts and (age >= self.give_up_after or (cap > 0 and row.attempts >= cap)):
                 row.status = FAILED
                 row.last_error = (
                     f"gave up after {row.attempts} attempts in {_span(age)}: {outcome.reason}"
@@ -665,10 +663,10 @@ def _source_filter(source: Source | None) -> list[Any]:
 __all__ = [
     "CANCELLED",
     "FAILED",
+    "NOTICE_SOURCE",
     "PENDING",
     "SENDING",
     "SENT",
-    "NOTICE_SOURCE",
     "ClaimOwner",
     "Claimed",
     "FailedMessage",
