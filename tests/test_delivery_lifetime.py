@@ -7,6 +7,7 @@ nobody listens on (connection refused)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -113,7 +114,7 @@ async def test_hours_of_refused_connections_and_451s_lose_nothing(
     assert any("451" in reason for _when, reason in mailer.attempts)
     # Backoff grew to its cap: never more than 30 minutes between two attempts at a row.
     for times in mailer.by_address.values():
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert 1440 <= max(gaps) <= 1800
 
     # The server recovers: everything arrives, once.

@@ -76,7 +76,7 @@ class EmailWorker(ChannelWorker):
             )
             for row in rows
         ]
-        settling: asyncio.Task[None] | None = None
+        settling: asyncio.Future[None] | None = None
         pending: list[Outcome] = []
         recorded: set[int] = set()
 
@@ -85,14 +85,12 @@ class EmailWorker(ChannelWorker):
             outcome = outcome_of(rows[index], result)
             recorded.add(outcome.id)
             self.sent += outcome.kind == "sent"
-            pending.append(outcome)
-            # One settle in flight at a time, overlapping the next message's SMTP exchange.
-            if settling is None or settling.done():
-                if settling is not None:
-                    settling.result()
-                batch = pending[:]
-                pending.clear()
-                settling = asyncio.ensure_future(self.outbox.settle_async(batch))
+            # The previous message's record must be in the database before this one's starts
+            # (so at most one accepted message is ever unrecorded); this one's is written
+            # while the next message is on the wire.
+            if settling is not None:
+                await settling
+            settling = asyncio.ensure_future(self.outbox.settle_async([outcome]))
 
         try:
             await self.mailer.send_batch(wire, on_result=record)
