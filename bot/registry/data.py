@@ -17,6 +17,10 @@ from zoneinfo import ZoneInfo
 EVENT_KINDS = ("meeting", "deadline", "milestone")
 
 
+# The languages a person's messages can be written in.
+LANGUAGES = ("en", "nb", "nn")
+
+
 class RegistryFileError(ValueError):
     """A registry file that cannot be loaded; `problems` lists every problem with its place."""
 
@@ -87,6 +91,9 @@ class PersonRec:
     email: str | None = None
     phone: str | None = None
     roles: tuple[RoleRec, ...] = ()
+    # The language mail and chat messages to this person are written in: en, nb or nn
+    # (None: bot.default_language).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,9 +328,18 @@ def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
             )
             for j, r in enumerate(p.get("roles", []), 1)
         )
+        language = p.get("language")
+        if language is not None and language not in LANGUAGES:
+            problems.append(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+            language = None
         people.append(
             PersonRec(
-                need(p, "key", where), need(p, "name", where), p.get("email"), p.get("phone"), roles
+                need(p, "key", where),
+                need(p, "name", where),
+                p.get("email"),
+                p.get("phone"),
+                roles,
+                language,
             )
         )
     audiences = tuple(

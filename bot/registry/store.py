@@ -86,7 +86,7 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
     session.flush()
     people: dict[str, Person] = {}
     for p in data.people:
-        person = Person(key=p.key, name=p.name, email=p.email, phone=p.phone)
+        person = Person(key=p.key, name=p.name, email=p.email, phone=p.phone, language=p.language)
         person.roles = [
             Role(
                 role_key=r.role,
@@ -243,7 +243,7 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
             )
             for r in p.roles
         )
-        people.append(PersonRec(p.key, p.name, p.email, p.phone, roles))
+        people.append(PersonRec(p.key, p.name, p.email, p.phone, roles, p.language))
     members: dict[int, tuple[list[str], list[str]]] = {}
     for mem in session.scalars(select(AudienceMember).order_by(AudienceMember.id)):
         places, persons = members.setdefault(mem.audience_id, ([], []))

@@ -67,6 +67,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
     roles: Mapped[list[Role]] = relationship(
         back_populates="person", cascade="all, delete-orphan", order_by="Role.id"
     )

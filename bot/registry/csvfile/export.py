@@ -88,7 +88,9 @@ def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
             url=o.url,
         )
     for p in data.people:
-        yield row("person", key=p.key, name=p.name, email=p.email, phone=p.phone)
+        yield row(
+            "person", key=p.key, name=p.name, email=p.email, phone=p.phone, language=p.language
+        )
         for role in p.roles:
             yield row(
                 "role",

@@ -43,6 +43,7 @@ COLUMNS = (
     "sequence",
     "cancelled",
     "source",
+    "language",
 )
 
 # record kind -> (required columns, optional columns)
@@ -50,7 +51,7 @@ RECORD_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "role_type": (("key", "name_en", "name_nb"), ("terms",)),
     "municipality": (("key", "name"), ("aliases", "email_domain", "batch")),
     "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url")),
-    "person": (("key", "name"), ("email", "phone")),
+    "person": (("key", "name"), ("email", "phone", "language")),
     "role": (("person", "role"), ("municipality", "organisation", "title", "source")),
     "audience": (("key", "name_en", "name_nb"), ("aliases", "municipalities", "people")),
     "event": (
