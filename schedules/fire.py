@@ -17,6 +17,7 @@ from bot.delivery.models import EMAIL, PENDING, TELEGRAM, OutboxMessage
 from bot.delivery.outbox import NewMessage
 from bot.delivery.recipients import Reach, Recipient, resolve
 from bot.delivery.render import email_message, telegram_html
+from bot.i18n import gettext
 from bot.mail import HeaderValueError
 from bot.registry.data import RegistryData
 from bot.registry.events import format_event_line
@@ -29,30 +30,10 @@ from schedules.rules import ReminderRules, rules_from_config
 DONE_CALLBACK = "rdone:"
 _CALLBACK_LIMIT = 64
 
-_TEXT = {
-    "reminder": ("Reminder", "Påminnelse"),
-    "not_done": ("Not yet reported done: {places}", "Ikke meldt ferdig ennå: {places}"),
-    "late": (
-        "Late: this reminder was due {due}.",
-        "Forsinket: denne påminnelsen skulle kommet {due}.",
-    ),
-    "button": ("✅ {place}: done", "✅ {place}: ferdig"),
-    "email_done": (
-        "When {places} has met the deadline, press the button in the Telegram reminder or "
-        "tell the programme's coordinator.",
-        "Når {places} har nådd fristen, trykk på knappen i påminnelsen på Telegram eller si "
-        "fra til koordinatoren.",
-    ),
-    "footer": (
-        "You get this reminder as a member of {audience}.",
-        "Du får denne påminnelsen som medlem av {audience}.",
-    ),
-}
 
-
-def _t(key: str, lang: str, **params: str) -> str:
-    english, norwegian = _TEXT[key]
-    return (norwegian if lang == "nb" else english).format(**params)
+def _legacy(lang: str) -> str:
+    """The language for helpers that know only en and nb (nynorsk readers get bokmål)."""
+    return "en" if lang == "en" else "nb"
 
 
 def current_rules(services: Services) -> ReminderRules:
@@ -107,19 +88,22 @@ def render(
     late: bool,
     subscriptions: Subscriptions,
 ) -> NewMessage:
-    """The outbox row of one reminder for one recipient on one channel."""
+    """The outbox row of one reminder for one recipient on one channel, in the recipient's
+    language. An e-mail deadline reminder carries one signed "we have delivered" link per
+    municipality (bot.subscriptions), where Telegram has a button."""
     data = services.registry.snapshot()
-    lang = "nb" if recipient.lang == "nb" else "en"
+    lang = recipient.lang if recipient.lang in ("en", "nb", "nn") else "en"
     zone = services.zone
     event = reminder.event
     place_keys = _places_of(reminder, recipient, data)
     place_names = ", ".join(data.municipality_by_key[k].name for k in place_keys)
-    lines = [format_event_line(event, data, lang)]
+    lines = [format_event_line(event, data, _legacy(lang))]
     if place_names:
-        lines.append(_t("not_done", lang, places=place_names))
+        lines.append(gettext(lang, "Not yet reported done: {places}", places=place_names))
     if late:
-        lines.append(_t("late", lang, due=reminder.due.astimezone(zone).strftime("%Y-%m-%d %H:%M")))
-    heading = f"⏰ {_t('reminder', lang)} ({reminder.lead.label(lang)})"
+        due = reminder.due.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        lines.append(gettext(lang, "Late: this reminder was due {due}.", due=due))
+    heading = f"⏰ {gettext(lang, 'Reminder')} ({reminder.lead.label(_legacy(lang))})"
     options: dict[str, Any] = {}
     if recipient.channel == TELEGRAM:
         body = telegram_html(heading, lines).encode("utf-8")
@@ -128,29 +112,46 @@ def render(
         for key in place_keys:
             callback = f"{DONE_CALLBACK}{event.key}:{key}"
             if len(callback.encode()) <= _CALLBACK_LIMIT:  # Telegram's limit for callback data
-                label = _t("button", lang, place=data.municipality_by_key[key].name)
+                label = gettext(lang, "✅ {place}: done", place=data.municipality_by_key[key].name)
                 buttons.append([{"text": label, "callback_data": callback}])
         if buttons:
             options["reply_markup"] = {"inline_keyboard": buttons}
     else:
         audience = data.audience_by_key.get(reminder.audience or "")
         text_lines = [heading, "", *lines]
-        if place_names:
-            text_lines += ["", _t("email_done", lang, places=place_names)]
+        if event.kind == "deadline":
+            for key in place_keys:
+                url = subscriptions.done_url(event.key, key, recipient.key, lang)
+                place = data.municipality_by_key[key].name
+                text_lines += [
+                    "",
+                    gettext(
+                        lang,
+                        "When {place} has delivered, confirm it with this link: {url}",
+                        place=place,
+                        url=url,
+                    ),
+                ]
         url = None
         if audience is not None:
-            url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
-            text_lines += ["", "-- ", _t("footer", lang, audience=audience.name(lang)), url]
+            url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL, lang)
+            footer = gettext(
+                lang,
+                "You get this reminder as a member of {audience}.",
+                audience=audience.name(_legacy(lang)),
+            )
+            text_lines += ["", "-- ", footer, gettext(lang, "Unsubscribe: {url}", url=url)]
         when = event.start_date.isoformat()
         body = email_message(
             services.config.email,
             to_name=recipient.name,
             to_address=recipient.address,
-            subject=f"{_t('reminder', lang)}: {event.title(lang)} ({when})",
+            subject=gettext(
+                lang, "Reminder: {title} ({when})", title=event.title(_legacy(lang)), when=when
+            ),
             text="\n".join(text_lines) + "\n",
             now=services.clock.now(),
             unsubscribe_url=url,
-            auto_submitted=True,
         )
     return NewMessage(
         source_kind=SOURCE_KIND,
@@ -160,7 +161,7 @@ def render(
         recipient_name=recipient.name,
         address=recipient.address,
         audience=reminder.audience,
-        subject=event.title(lang),
+        subject=event.title(_legacy(lang)),
         body=body,
         options=options,
         late=late,

@@ -73,7 +73,7 @@ def test_cli_broadcast_reaches_every_member_once_and_reports(
     raw = smtp.messages[0].data
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
     assert re.search(
-        rb"\r\nList-Unsubscribe: <https://kalender\.example\.org/unsubscribe\?token=[\w.%-]+>, "
+        rb"\r\nList-Unsubscribe: <https://kalender\.example\.org/unsubscribe\?token=[\w.%-]+&lang=nb>, "
         rb"<mailto:coordbot@u4ssc-norge\.example\.org\?subject=unsubscribe>\r\n(?![ \t])",
         raw,
     )

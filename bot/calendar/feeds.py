@@ -144,6 +144,12 @@ def build_feed(data: RegistryData, spec: FeedSpec, config: CalendarConfig, lang:
     return calendar
 
 
+def feed_last_modified(data: RegistryData, spec: FeedSpec) -> datetime | None:
+    """When anything in the feed last changed (the newest LAST-MODIFIED), None if unknown."""
+    changed = [e.updated_at for e in feed_events(data, spec) if e.updated_at is not None]
+    return max(changed).astimezone(UTC) if changed else None
+
+
 def feed_document(data: RegistryData, spec: FeedSpec, config: CalendarConfig, lang: str) -> bytes:
     """The feed as iCalendar bytes (UTF-8, CRLF)."""
     return build_feed(data, spec, config, lang).to_ical()

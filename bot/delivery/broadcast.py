@@ -19,6 +19,7 @@ from bot.delivery.outbox import NewMessage, Outbox, Progress, Source
 from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient, Skip, resolve
 from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
+from bot.i18n import gettext
 from bot.mail import HeaderValueError, header_text
 from bot.registry.data import AudienceRec
 from bot.services import Services
@@ -217,16 +218,6 @@ def cancel_draft(services: Services, broadcast_id: int) -> bool:
         return True
 
 
-_FOOTER = {
-    "en": "Sent to {audience} by coordbot (U4SSC Norge).",
-    "nb": "Sendt til {audience} av coordbot (U4SSC Norge).",
-}
-_TG_UNSUBSCRIBE = {
-    "en": "To stop these messages: /unsubscribe {key}",
-    "nb": "For å slutte å få disse meldingene: /unsubscribe {key}",
-}
-
-
 def _render(
     services: Services,
     subscriptions: Subscriptions,
@@ -235,12 +226,16 @@ def _render(
     recipient: Recipient,
 ) -> NewMessage:
     audience = request.audience
-    lang = "nb" if recipient.lang == "nb" else "en"
+    # The recipient's language (registry, else bot.default_language) for the wrapping; the
+    # coordinator's text itself goes out as written.
+    lang = recipient.lang if recipient.lang in ("en", "nb", "nn") else "en"
+    name = audience.name("en" if lang == "en" else "nb")
+    sent_to = gettext(lang, "Sent to {audience} by coordbot (U4SSC Norge).", audience=name)
     if recipient.channel == TELEGRAM:
         footer = [
             "",
-            _FOOTER[lang].format(audience=audience.name(lang)),
-            _TG_UNSUBSCRIBE[lang].format(key=audience.key),
+            sent_to,
+            gettext(lang, "To stop these messages: /unsubscribe {key}", key=audience.key),
         ]
         body = telegram_html(request.subject, [request.text, *footer])
         if len(body) > TELEGRAM_LIMIT:
@@ -249,14 +244,9 @@ def _render(
         subject = request.subject
         data = body.encode("utf-8")
     else:
-        url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
+        url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL, lang)
         domain = services.config.email.sender_domain
-        text = (
-            f"{request.text}\n\n-- \n"
-            f"{_FOOTER['nb'].format(audience=audience.name_nb)}\n"
-            f"{_FOOTER['en'].format(audience=audience.name_en)}\n"
-            f"Meld deg av / unsubscribe: {url}\n"
-        )
+        text = f"{request.text}\n\n-- \n{sent_to}\n{gettext(lang, 'Unsubscribe: {url}', url=url)}\n"
         data = email_message(
             services.config.email,
             to_name=recipient.name,

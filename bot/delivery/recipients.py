@@ -152,7 +152,12 @@ def resolve(
                     assert person.email is not None
                     recipients.append(
                         Recipient(
-                            person.key, person.name, EMAIL, person.email, default_lang, person
+                            person.key,
+                            person.name,
+                            EMAIL,
+                            person.email,
+                            person.language or default_lang,
+                            person,
                         )
                     )
                     continue
@@ -166,7 +171,7 @@ def resolve(
                             person.name,
                             TELEGRAM,
                             str(link.chat_id),
-                            link.language or default_lang,
+                            person.language or link.language or default_lang,
                             person,
                         )
                     )
