@@ -200,6 +200,34 @@ def address_header(name: str | None, address: str, what: str = "address") -> Ver
     return Verbatim(f"{phrase}\r\n <{address}>" if phrase else f"<{address}>")
 
 
+def subject_header(text: str, what: str = "subject") -> Verbatim:
+    """A Subject (or other unstructured header) that decodes back to exactly `text`: ASCII
+    folded at its own spaces, anything else as RFC 2047 base64 encoded words (at most 75
+    characters each). Python's folder can leave a space before the fold and so double it
+    ("Updated invitation: ... of  Bærekraftsløftet")."""
+    header_text(text, what)
+    if text.isascii():
+        lines = [""]
+        for i, word in enumerate(text.split(" ")):
+            if i and len(lines[-1]) + 1 + len(word) > 68 and lines[-1].strip():
+                lines.append(word)  # the space becomes the fold: CRLF SP
+            else:
+                lines[-1] = f"{lines[-1]} {word}" if i else word
+        return Verbatim("\r\n ".join(lines))
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        if len((chunk + char).encode("utf-8")) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    encoded = [
+        "=?utf-8?b?" + base64.b64encode(w.encode("utf-8")).decode("ascii") + "?=" for w in words
+    ]
+    return Verbatim("\r\n ".join(encoded))
+
+
 def list_unsubscribe_header(*urls: str) -> Verbatim:
     """List-Unsubscribe as RFC 2369 wants it: `<URL>, <mailto:...>` unencoded on one line."""
     parts = []

@@ -22,6 +22,7 @@ from bot.mail import HeaderValueError
 from bot.registry.data import RegistryData
 from bot.registry.events import format_event_line
 from bot.registry.marks import done_marks
+from bot.registry.quality import email_defects
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 from schedules.plan import SOURCE_KIND, PlannedReminder, due_now, plan_reminders
@@ -72,6 +73,7 @@ def reach_of(services: Services, reminder: PlannedReminder, rules: ReminderRules
         audience=reminder.audience,
         default_lang=services.config.bot.default_language,
         include_chat_subscribers=False,
+        defects=email_defects(services.registry.snapshot()),
     )
 
 

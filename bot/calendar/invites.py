@@ -26,7 +26,7 @@ from bot.calendar.vevent import (
     event_contacts,
 )
 from bot.delivery.render import automated_headers
-from bot.mail import MAIL_POLICY, address_header, check_address, header_text
+from bot.mail import MAIL_POLICY, address_header, check_address, header_text, subject_header
 from bot.registry.data import EventRec, RegistryData
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -123,7 +123,7 @@ def build_invite(
     # mailbox); other headers are checked text.
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = subject_header(subject.strip())
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Short enough to stay on one header line; the key helps whoever reads a bounce.
     message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(6)}@{domain}>"

@@ -22,6 +22,7 @@ from bot.delivery.worker import ChannelWorker, wait_first
 from bot.i18n import gettext
 from bot.mail import HeaderValueError, header_text
 from bot.registry.data import AudienceRec
+from bot.registry.quality import email_defects
 from bot.services import Services
 from bot.subscriptions import Subscriptions, find_audience
 
@@ -135,6 +136,7 @@ def reach_of(services: Services, request: BroadcastRequest) -> Reach:
         request.channels,
         audience=request.audience.key,
         default_lang=services.config.bot.default_language,
+        defects=email_defects(data),
     )
 
 

@@ -133,9 +133,13 @@ def resolve(
     audience: str | None,
     default_lang: str,
     include_chat_subscribers: bool = True,
+    defects: Mapping[str, str] | None = None,
 ) -> Reach:
     """Recipients among `people` on `channels` (plus chat users subscribed to `audience` on
-    Telegram); everyone left out is in `skipped` with the reason."""
+    Telegram); everyone left out is in `skipped` with the reason. `defects` (person key ->
+    reason, from bot.registry.quality.email_defects) names addresses with an error-level
+    finding: mail to them would bounce, so they are unreachable by e-mail."""
+    defects = defects or {}
     channels = tuple(channels)
     by_person, by_user = chat_links(db)
     opted_out = {c: subscriptions.opted_out(audience, c) if audience else set() for c in channels}
@@ -148,6 +152,8 @@ def resolve(
                 continue
             if channel == EMAIL:
                 problem = email_problem(person.email)
+                if person.email and (problem is not None or person.key in defects):
+                    problem = f"address defective: {defects.get(person.key) or problem}"
                 if problem is None:
                     assert person.email is not None
                     recipients.append(

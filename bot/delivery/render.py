@@ -13,7 +13,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from bot.config import EmailConfig
-from bot.mail import MAIL_POLICY, UNSET_SENDER, address_header, header_text, list_unsubscribe_header
+from bot.mail import (
+    MAIL_POLICY,
+    UNSET_SENDER,
+    address_header,
+    header_text,
+    list_unsubscribe_header,
+    subject_header,
+)
 
 TELEGRAM_LIMIT = 4096
 
@@ -65,7 +72,7 @@ def email_message(
     message["To"] = address_header(to_name, to_address, "recipient address")
     if reply_to:
         message["Reply-To"] = address_header(None, reply_to, "reply-to address")
-    message["Subject"] = header_text(subject, "subject")
+    message["Subject"] = subject_header(subject.strip())
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(config)
     if list_id:
