@@ -87,7 +87,7 @@ async def test_deadline_reminder_arrives_and_the_button_marks_it_done(
     await running.fire_due()
     latest = (await api.wait_for_calls("sendMessage", 5))[-1]
     assert int(latest.params["chat_id"]) == GEIR
-    assert "(3 days before)" in latest.params["text"]
+    assert "(3 dager før)" in latest.params["text"]
     assert [c for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == RANDI][
         -1
     ] is thanks
