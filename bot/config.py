@@ -286,7 +286,13 @@ def _validate(config: Config) -> None:
         match = controls.search(value)
         if match is not None:
             char = match.group()
-            what = "a line break" if char in "\r\n\x85\u2028\u2029" else "a control character"
+            what = (
+                "a line break"
+                if char in "\r\n\x85\u2028\u2029"
+                else "a control character"
+                if char < " " or "\x7f" <= char <= "\x9f"
+                else "an invisible format control"
+            )
             raise ConfigError(
                 f"{section}.{key} contains {what} (U+{ord(char):04X}); it is written into "
                 "mail headers and calendars, which need it on one line without controls"

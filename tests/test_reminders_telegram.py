@@ -67,7 +67,9 @@ async def test_deadline_reminder_arrives_and_the_button_marks_it_done(
     reminder = by_chat[RANDI]
     # Randi Myhre reads bokmål (her registry language).
     assert reminder.params["text"].startswith("<b>⏰ Påminnelse (14 dager før)</b>")
-    assert "2020-01-31 [deadline] Frist: alle relevante KPI-data samlet inn" in reminder.params["text"]
+    assert (
+        "2020-01-31 [deadline] Frist: alle relevante KPI-data samlet inn" in reminder.params["text"]
+    )
     assert "Ikke meldt ferdig ennå: Molde" in reminder.params["text"]
     [[button]] = reminder.params["reply_markup"]["inline_keyboard"]
     assert button == {"text": "✅ Molde: ferdig", "callback_data": "rdone:data-deadline:molde"}

@@ -20,7 +20,7 @@ from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient,
 from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.i18n import gettext
-from bot.mail import HeaderValueError, header_text
+from bot.mail import HeaderValueError, header_text, unicode_control_problem
 from bot.registry.data import AudienceRec
 from bot.registry.quality import email_defects
 from bot.services import Services
@@ -102,6 +102,9 @@ def check_request(
     bad = sorted({f"U+{ord(c):04X}" for c in body if c in _CONTROL_CHARS})
     if bad:
         raise BroadcastRefused(f"the message text contains control characters ({', '.join(bad)})")
+    unsafe = unicode_control_problem(body, "the message text")
+    if unsafe:
+        raise BroadcastRefused(unsafe)
     if len(body) > cfg.max_text_chars:
         raise BroadcastRefused(
             f"the message text has {len(body)} characters; the limit is {cfg.max_text_chars}"

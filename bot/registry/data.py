@@ -6,6 +6,7 @@ import/export and the in-memory snapshot the answer engine searches all use it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -266,10 +267,34 @@ def _moment(value: Any, zone: ZoneInfo, where: str, problems: list[str]) -> date
     return None
 
 
+# Unicode line separators, C1 controls and invisible format controls (bidi overrides, direction
+# marks, BOM): refused in the registry file like in every other entry.
+_UNSAFE_TEXT = re.compile(
+    r"[\x80-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
+)
+
+
+def _control_problems(value: Any, where: str, problems: list[str]) -> None:
+    if isinstance(value, str):
+        match = _UNSAFE_TEXT.search(value)
+        if match is not None:
+            problems.append(
+                f"{where or 'value'}: contains an invisible or line-breaking control "
+                f"(U+{ord(match.group()):04X}); remove it"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _control_problems(item, f"{where}.{key}" if where else str(key), problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value, 1):
+            _control_problems(item, f"{where}[{i}]", problems)
+
+
 def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
     """Build RegistryData from a parsed TOML document, checking every reference; raises
     RegistryFileError listing all problems (nothing is half-loaded)."""
     problems: list[str] = []
+    _control_problems(doc, "", problems)
     tz_name = str(doc.get("meta", {}).get("timezone", "Europe/Oslo"))
     try:
         zone = ZoneInfo(tz_name)
