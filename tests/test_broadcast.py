@@ -131,7 +131,13 @@ async def test_smtp_outage_delays_but_loses_nothing(
     smtp: SmtpTestServer, services: Services, clock: FixedClock
 ) -> None:
     request = check_request(
-        services, audience="network", channels="email", subject="Møte", text="Hei", created_by="t"
+        services,
+        audience="network",
+        channels="email",
+        subject="Møte",
+        text="Hei",
+        created_by="t",
+        widen=True,  # every contact of the member municipalities
     )
     broadcast = save_draft(services, request)
     expected = queue_broadcast(services, broadcast)
@@ -162,7 +168,13 @@ async def test_one_click_unsubscribe_is_honoured_from_then_on(
 ) -> None:
     subscriptions = Subscriptions(services.db, services.clock, services.config)
     request = check_request(
-        services, audience="network", channels="email", subject="Nytt", text="Hei", created_by="t"
+        services,
+        audience="network",
+        channels="email",
+        subject="Nytt",
+        text="Hei",
+        created_by="t",
+        widen=True,  # every contact of the member municipalities
     )
     first = save_draft(services, request)
     queue_broadcast(services, first)
@@ -233,6 +245,7 @@ def test_telegram_broadcast_reaches_linked_members_and_chat_subscribers(
     request = check_request(
         services,
         audience="network",
+        widen=True,
         channels="telegram",
         subject=None,
         text="Møte <i>fredag</i> & lunsj",

@@ -81,7 +81,13 @@ async def _run_until_quiet(
 
 def _broadcast(services: Services) -> tuple[int, int]:
     request = check_request(
-        services, audience="network", channels="email", subject="Møte", text="Hei", created_by="t"
+        services,
+        audience="network",
+        channels="email",
+        subject="Møte",
+        text="Hei",
+        created_by="t",
+        widen=True,  # every contact of the member municipalities
     )
     broadcast = save_draft(services, request)
     return broadcast, queue_broadcast(services, broadcast)

@@ -59,6 +59,7 @@ async def _deliver(services: Services) -> None:
     request = check_request(
         services,
         audience="network",
+        widen=True,
         channels="email",
         subject="Nettverksmøte 21. februar: sakliste og påmelding",
         text="Hei!\nSakliste følger.",
@@ -220,7 +221,13 @@ async def test_a_batch_records_each_message_as_soon_as_it_is_accepted(
     smtp: SmtpTestServer, services: Services
 ) -> None:
     request = check_request(
-        services, audience="network", channels="email", subject="Møte", text="Hei", created_by="t"
+        services,
+        audience="network",
+        channels="email",
+        subject="Møte",
+        text="Hei",
+        created_by="t",
+        widen=True,  # every contact of the member municipalities
     )
     broadcast = save_draft(services, request)
     total = queue_broadcast(services, broadcast)

@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--text", metavar="T")
     body.add_argument("--file", metavar="F")
     broadcast.add_argument("--dry-run", action="store_true", help="show what would be sent")
+    broadcast.add_argument(
+        "--widen",
+        action="store_true",
+        default=None,
+        help="also reach every contact of the audience's municipalities (not only its role "
+        "holders, e.g. the network's representatives)",
+    )
     return parser
 
 

@@ -43,6 +43,26 @@ class BroadcastRequest:
     subject: str
     text: str
     created_by: str
+    # Every contact of the audience's municipalities too (None: the audience's setting).
+    widen: bool | None = None
+
+    @property
+    def widened(self) -> bool:
+        """True when the broadcast reaches every contact of the member municipalities."""
+        audience = self.audience
+        if not audience.roles:
+            return bool(audience.municipalities)
+        return audience.widen if self.widen is None else self.widen
+
+    def reach_note(self) -> str:
+        """How the audience is taken, for previews and reports."""
+        audience = self.audience
+        if self.widened and audience.municipalities:
+            how = "widened: " if audience.roles else ""
+            return f"{how}every contact of its {len(audience.municipalities)} municipalities"
+        if audience.roles:
+            return f"holders of {', '.join(audience.roles)} (not widened)"
+        return "its named members"
 
 
 def source_of(broadcast_id: int) -> Source:
@@ -86,8 +106,10 @@ def check_request(
     subject: str | None,
     text: str,
     created_by: str,
+    widen: bool | None = None,
 ) -> BroadcastRequest:
-    """Check every input; raise BroadcastRefused with the reason on the first problem."""
+    """Check every input; raise BroadcastRefused with the reason on the first problem.
+    `widen` reaches every contact of the audience's municipalities (an explicit choice)."""
     cfg = services.config.delivery
     found = find_audience(services.registry.snapshot(), audience)
     if found is None:
@@ -123,7 +145,7 @@ def check_request(
             )
     if not title:
         title = f"U4SSC Norge: {found.name_nb}"
-    return BroadcastRequest(found, chosen, title, body, created_by)
+    return BroadcastRequest(found, chosen, title, body, created_by, widen)
 
 
 def reach_of(services: Services, request: BroadcastRequest) -> Reach:
@@ -135,7 +157,7 @@ def reach_of(services: Services, request: BroadcastRequest) -> Reach:
     return resolve(
         services.db,
         subscriptions,
-        data.audience_members(request.audience.key),
+        data.audience_members(request.audience.key, widen=request.widen),
         request.channels,
         audience=request.audience.key,
         default_lang=services.config.bot.default_language,
@@ -155,6 +177,7 @@ def save_draft(services: Services, request: BroadcastRequest) -> int:
             created_by=request.created_by,
             created_at=services.clock.now(),
             skipped=[],
+            widen=request.widen,
         )
         session.add(record)
         session.flush()
@@ -176,6 +199,7 @@ def load_request(services: Services, broadcast_id: int) -> tuple[BroadcastReques
             record.subject,
             record.text,
             record.created_by,
+            record.widen,
         )
         return request, record.status
 
@@ -303,6 +327,7 @@ class BroadcastReport:
     unreachable: list[ReportLine] = field(default_factory=list)
     unsubscribed: list[ReportLine] = field(default_factory=list)
     cancelled: list[ReportLine] = field(default_factory=list)
+    reach: str = ""
 
 
 def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
@@ -312,6 +337,11 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         if record is None:
             raise BroadcastRefused(f"no broadcast #{broadcast_id}")
         audience, skipped = record.audience, [Skip.from_json(s) for s in record.skipped or []]
+    try:
+        request, _status = load_request(services, broadcast_id)
+        reach = request.reach_note()
+    except BroadcastRefused:
+        reach = ""
     sent = pending = 0
     failed: list[ReportLine] = []
     unreachable: list[ReportLine] = []
@@ -335,7 +365,7 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         else:
             cancelled.append(line)
     return BroadcastReport(
-        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled
+        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled, reach
     )
 
 
@@ -346,6 +376,8 @@ def format_report(report: BroadcastReport) -> str:
         f"{len(report.failed)} failed, {len(report.unreachable)} unreachable, "
         f"{len(report.unsubscribed)} unsubscribed, {report.pending} still queued"
     ]
+    if report.reach:
+        lines.append(f"  reached: {report.reach}")
     # One line per outcome, channel and reason, naming everyone it applies to.
     for title, items in (
         ("failed", report.failed),

@@ -99,7 +99,13 @@ class PersonRec:
 
 @dataclass(frozen=True)
 class AudienceRec:
-    """An audience: municipalities (everyone with a role there) and named people."""
+    """An audience: named people, the holders of `roles`, and its municipalities.
+
+    Without `roles` an audience reaches everyone with a role in its municipalities (a batch
+    of municipalities). With `roles` (the network: its representatives) it reaches the
+    holders of those roles; every contact of its municipalities only when `widen` is set, or
+    a coordinator asks for it (`coordbot broadcast --widen`).
+    """
 
     key: str
     name_en: str
@@ -107,6 +113,8 @@ class AudienceRec:
     aliases: tuple[str, ...] = ()
     municipalities: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    widen: bool = False
 
     def name(self, lang: str) -> str:
         """The audience's name in `lang`."""
@@ -206,16 +214,21 @@ class RegistryData:
         """Events by key."""
         return {e.key: e for e in self.events}
 
-    def audience_members(self, audience_key: str) -> list[PersonRec]:
-        """Everyone an audience reaches: its named people plus everyone with a role in one of
-        its municipalities, each once, in registry order."""
+    def audience_members(self, audience_key: str, widen: bool | None = None) -> list[PersonRec]:
+        """Everyone an audience reaches, each once, in registry order: its named people, the
+        holders of its roles, and (without roles, or when widened: `widen`, else the
+        audience's own setting) everyone with a role in one of its municipalities."""
         audience = self.audience_by_key[audience_key]
-        places = set(audience.municipalities)
+        wide = not audience.roles or (audience.widen if widen is None else widen)
+        places = set(audience.municipalities) if wide else set()
         named = set(audience.people)
+        roles = set(audience.roles)
         return [
             p
             for p in self.people
-            if p.key in named or any(r.municipality in places for r in p.roles if r.municipality)
+            if p.key in named
+            or any(r.role in roles for r in p.roles)
+            or any(r.municipality in places for r in p.roles if r.municipality)
         ]
 
     def holders(
@@ -375,6 +388,8 @@ def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
             _strings(a.get("aliases")),
             _strings(a.get("municipalities")),
             _strings(a.get("people")),
+            _strings(a.get("roles")),
+            bool(a.get("widen", False)),
         )
         for i, a in enumerate(doc.get("audience", []), 1)
     )

@@ -103,7 +103,12 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
     audiences: dict[str, Audience] = {}
     for a in data.audiences:
         audience = Audience(
-            key=a.key, name_en=a.name_en, name_nb=a.name_nb, aliases=list(a.aliases)
+            key=a.key,
+            name_en=a.name_en,
+            name_nb=a.name_nb,
+            aliases=list(a.aliases),
+            roles=list(a.roles),
+            widen=a.widen,
         )
         session.add(audience)
         session.flush()
@@ -258,7 +263,14 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
         places, persons = members.get(a.id, ([], []))
         audiences.append(
             AudienceRec(
-                a.key, a.name_en, a.name_nb, tuple(a.aliases or ()), tuple(places), tuple(persons)
+                a.key,
+                a.name_en,
+                a.name_nb,
+                tuple(a.aliases or ()),
+                tuple(places),
+                tuple(persons),
+                tuple(a.roles or ()),
+                bool(a.widen),
             )
         )
     event_audiences: dict[int, list[str]] = {}

@@ -96,6 +96,10 @@ class Audience(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     name_nb: Mapped[str] = mapped_column(String(200))
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Role keys whose holders the audience reaches, and whether it reaches every contact of
+    # its municipalities as well (bot.registry.data.AudienceRec).
+    roles: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    widen: Mapped[bool | None] = mapped_column(Boolean, default=False)
 
 
 class AudienceMember(Base):

@@ -137,6 +137,8 @@ class Builder:
             row.items("aliases"),
             row.items("municipalities", unique=True),
             row.items("people", unique=True),
+            row.items("roles", unique=True),
+            row.boolean("widen"),
         )
 
     def _event(self, row: Row) -> EventRec | None:

@@ -110,6 +110,8 @@ def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
             aliases=a.aliases,
             municipalities=a.municipalities,
             people=a.people,
+            roles=a.roles,
+            widen=a.widen or None,
         )
     for e in data.events:
         yield row(

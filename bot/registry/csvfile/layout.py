@@ -44,6 +44,8 @@ COLUMNS = (
     "cancelled",
     "source",
     "language",
+    "roles",
+    "widen",
 )
 
 # record kind -> (required columns, optional columns)
@@ -53,7 +55,10 @@ RECORD_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url")),
     "person": (("key", "name"), ("email", "phone", "language")),
     "role": (("person", "role"), ("municipality", "organisation", "title", "source")),
-    "audience": (("key", "name_en", "name_nb"), ("aliases", "municipalities", "people")),
+    "audience": (
+        ("key", "name_en", "name_nb"),
+        ("aliases", "municipalities", "people", "roles", "widen"),
+    ),
     "event": (
         ("key", "kind", "title_en", "title_nb", "start"),
         (
