@@ -123,7 +123,7 @@ def render(
         text_lines = [heading, "", *lines]
         if event.kind == "deadline":
             for key in place_keys:
-                url = subscriptions.done_url(event.key, key, recipient.key, lang)
+                done_url = subscriptions.done_url(event.key, key, recipient.key, lang)
                 place = data.municipality_by_key[key].name
                 text_lines += [
                     "",
@@ -131,10 +131,10 @@ def render(
                         lang,
                         "When {place} has delivered, confirm it with this link: {url}",
                         place=place,
-                        url=url,
+                        url=done_url,
                     ),
                 ]
-        url = None
+        url: str | None = None
         if audience is not None:
             url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL, lang)
             footer = gettext(
