@@ -83,6 +83,31 @@ class UnsubscribeTarget:
     channel: str
 
 
+def public_url_problem(base_url: str) -> str | None:
+    """Why links built on `base_url` (unsubscribe, "we have delivered", feeds) will not work
+    for people outside this machine, or None: not https, or a loopback address."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.endswith(".localhost")
+    if loopback:
+        return (
+            f"links in e-mail point at {base_url}, a loopback address nobody else can reach: "
+            "set calendar.public_base_url to the server's https address"
+        )
+    if parts.scheme != "https":
+        return (
+            f"links in e-mail point at {base_url}, which is not https: mail clients do not "
+            "offer one-click unsubscribe without it; set calendar.public_base_url"
+        )
+    return None
+
+
 def chat_subscriber(telegram_user_id: int) -> str:
     """The subscriber key of a chat user who is not linked to a registry person."""
     return f"chat:{telegram_user_id}"

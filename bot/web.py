@@ -35,6 +35,7 @@ from bot.subscriptions import (
     Subscriptions,
     add_done_routes,
     add_unsubscribe_routes,
+    public_url_problem,
 )
 
 log = logging.getLogger("coordbot.web")
@@ -104,6 +105,9 @@ class CalendarServer:
         self.port = int(addresses[0][1]) if addresses else self._listen_port
         self._services.calendar_base_url = self.base_url
         log.info("calendar feeds at %s/calendar/", self.base_url)
+        problem = public_url_problem(self.base_url)
+        if problem is not None:
+            log.warning("%s", problem)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
