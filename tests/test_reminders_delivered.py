@@ -104,3 +104,15 @@ async def test_delivered_link_marks_done_and_stops_further_reminders(
     again = {m.rcpt_tos[0] for m in smtp.messages}
     assert again and VESA not in again
     assert "geir.graff@asker.kommune.no" in again
+
+
+def test_remind_plan_reports_defective_addresses_as_unreachable(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    assert main(["remind", "plan", "--now", "2020-01-15T09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "address defective: address 'randi. myhre@molde.kommune.no' contains a space" in out
+    assert "address defective: address domain 'karoy.kommune.no'" in out
+    assert "ban03@karoy.kommune.no>" not in out  # not listed among the recipients
