@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.access import ChatUser
@@ -397,6 +397,12 @@ class Outbox:
         # Only rows still claimed by this process: one released meanwhile (lease) and claimed
         # again elsewhere is not ours to record.
         ours = (OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.owner.token)
+        if not others:
+            # The common case (every message accepted), recorded as each is: one statement on
+            # a plain connection, without a session's bookkeeping.
+            with self._db.engine.begin() as connection:
+                connection.execute(_MARK_SENT, {"ids": sent, "owner": self.owner.token, "now": now})
+            return
         with self._db.session() as session:
             if sent:
                 # The common case in one statement: little Python time while the loop waits
@@ -629,6 +635,26 @@ class Outbox:
                     )
                 )
         return found
+
+
+# Built once (statement construction costs more than the UPDATE itself): the rows with these
+# ids still claimed by `owner` are sent at `now`.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        _OUTBOX.c.status == SENDING,
+        _OUTBOX.c.claimed_by == bindparam("owner"),
+    )
+    .values(
+        status=SENT,
+        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
+        last_error=None,
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
 
 
 def _span(age: timedelta) -> str:
