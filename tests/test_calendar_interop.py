@@ -26,7 +26,7 @@ import pytest
 import vobject
 
 from bot.calendar.feeds import feed_document, find_feed
-from bot.calendar.invites import Invitee, Organizer, build_invite
+from bot.calendar.invites import Invitee, Method, Organizer, build_invite
 from bot.config import CalendarConfig
 from bot.registry.data import EventRec, RegistryData
 from bot.services import Services
@@ -99,14 +99,17 @@ def _feed(services: Services) -> bytes:
     return feed_document(data, find_feed(data, "programme", "en"), CALENDAR, "en")
 
 
-def _invite(services: Services) -> bytes:
+def _invite(services: Services, method: Method = "REQUEST") -> bytes:
     data = _timed_registry(services)
+    event = data.events[2]
+    if method == "CANCEL":
+        event = dataclasses.replace(event, cancelled=True, sequence=1)
     message = build_invite(
         data,
-        data.events[2],
+        event,
         Invitee("ola@example.org", "Ola Nordmann"),
         Organizer("coordbot@example.org", "U4SSC Norge", "U4SSC Norge"),
-        method="REQUEST",
+        method=method,
         now=datetime(2020, 3, 1, 9, tzinfo=UTC),
         lang="en",
     )
@@ -202,6 +205,10 @@ def test_invite_passes_libicals_itip_restrictions(services: Services) -> None:
         assert document.event_starts() == {CASES[2][0]: CASES[2][1]}
         for moment, wall in EDGES:
             assert document.wall_time("Europe/Oslo", moment) == wall
+    cancel = _invite(services, "CANCEL")
+    assert b"METHOD:CANCEL" in cancel
+    with libical.Document(cancel) as document:
+        assert document.check_itip() == []
 
 
 def test_icaljs_reads_feed_and_invite_times_right(services: Services) -> None:
