@@ -80,24 +80,17 @@ class EmailWorker(ChannelWorker):
         pending: list[Outcome] = []
         recorded: set[int] = set()
 
-        async def settle_pending() -> None:
-            # Whatever was accepted while the previous write ran goes in the next one: the
-            # database keeps up with the server without the SMTP exchange waiting for it.
-            while pending:
-                batch = pending[:]
-                pending.clear()
-                await self.outbox.settle_async(batch)
-
         async def record(index: int, result: MailResult) -> None:
             nonlocal settling
             outcome = outcome_of(rows[index], result)
             recorded.add(outcome.id)
             self.sent += outcome.kind == "sent"
-            pending.append(outcome)
-            if settling is None or settling.done():
-                if settling is not None:
-                    settling.result()  # a failed write is not ignored
-                settling = asyncio.create_task(settle_pending())
+            # The previous message's record is in the database before the next message goes
+            # out (so a crash leaves at most one accepted message unrecorded, to be sent
+            # again); this one's is written while the next message is on the wire.
+            if settling is not None:
+                await settling
+            settling = asyncio.create_task(self.outbox.settle_async([outcome]))
 
         try:
             await self.mailer.send_batch(wire, on_result=record)
