@@ -151,6 +151,7 @@ async def send_invites(messages: list, *, starttls: bool) -> dict[str, tuple[flo
             smtp_port=server.port,
             security="starttls" if starttls else "none",
             timeout=600.0,
+            from_address="coordbot@bench.example.org",  # nothing is sent without one
         )
         mailer = SmtpMailer(config, tls_context=server.tls_context)
         began = time.perf_counter()

@@ -61,10 +61,27 @@ class EmailConfig:
     security: str = "starttls"
     username: str = ""
     password: str = ""
-    from_address: str = "coordbot@localhost"
+    # Empty: no e-mail goes out (mail from an address nobody configured bounces or is junked).
+    from_address: str = ""
     from_name: str = "U4SSC Norge - coordbot"
     timeout: float = 60.0
     max_retries: int = 5
+    # Optional DKIM signing (dkimpy): all three set, or none.
+    dkim_key_file: str = ""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    # Where coordinators are told about mail that finally failed (empty: Telegram only).
+    coordinator_address: str = ""
+
+    @property
+    def sending_configured(self) -> bool:
+        """True when e-mail may go out: a sender address was configured explicitly."""
+        return bool(self.from_address)
+
+    @property
+    def sender_domain(self) -> str:
+        """The domain of email.from_address (Message-IDs use it)."""
+        return self.from_address.rpartition("@")[2] or "localhost"
 
 
 @dataclass(frozen=True)
@@ -90,8 +107,11 @@ class DeliveryConfig:
     telegram_concurrency: int = 16
     email_batch_size: int = 50
     backoff_seconds: float = 5.0
-    backoff_max_seconds: float = 900.0
-    max_attempts: int = 8
+    backoff_max_seconds: float = 1800.0
+    max_attempts: int = 0
+    # How long a message is retried before it fails for good (like a mail server's queue
+    # lifetime): a duration such as "2d", "36h" or "90m", or seconds.
+    give_up_after: str = "2d"
     broadcast_retry_seconds: float = 120.0
     lease_seconds: float = 600.0
     poll_seconds: float = 5.0
@@ -235,7 +255,36 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     return config
 
 
+def parse_duration(text: str, where: str) -> float:
+    """Seconds in "2d", "36h", "90m", "45s" or a plain number of seconds; ConfigError if not."""
+    value = text.strip().lower()
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+    factor = units.get(value[-1:])
+    number = value[:-1] if factor is not None else value
+    try:
+        seconds = float(number) * (factor or 1.0)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: expected a duration like 2d, 36h or 90m, got {text!r}"
+        ) from None
+    if seconds <= 0:
+        raise ConfigError(f"{where}: must be positive, got {text!r}")
+    return seconds
+
+
+# Settings that end up in a mail header or a calendar line: one line, no invisible controls.
+_WRITTEN_VALUES = (
+    ("email", "from_name"),
+    ("email", "from_address"),
+    ("email", "coordinator_address"),
+    ("calendar", "organizer_name"),
+    ("calendar", "public_base_url"),
+)
+
+
 def _validate(config: Config) -> None:
+    import re
+
     if config.email.security not in ("starttls", "tls", "none"):
         raise ConfigError("email.security must be starttls, tls or none")
     if config.bot.directory_access not in ("open", "known"):
@@ -244,3 +293,29 @@ def _validate(config: Config) -> None:
         raise ConfigError("bot.default_language must be en, nb or nn")
     if config.inbound.imap_security not in ("starttls", "tls", "none"):
         raise ConfigError("inbound.imap_security must be starttls, tls or none")
+    parse_duration(config.delivery.give_up_after, "delivery.give_up_after")
+    controls = re.compile(
+        r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
+    )
+    for section, key in _WRITTEN_VALUES:
+        value = getattr(getattr(config, section), key)
+        match = controls.search(value)
+        if match is not None:
+            char = match.group()
+            what = (
+                "a line break"
+                if char in "\r\n\x85\u2028\u2029"
+                else "a control character"
+                if char < " " or "\x7f" <= char <= "\x9f"
+                else "an invisible format control"
+            )
+            raise ConfigError(
+                f"{section}.{key} contains {what} (U+{ord(char):04X}); it is written into "
+                "mail headers and calendars, which need it on one line without controls"
+            )
+    dkim = (config.email.dkim_key_file, config.email.dkim_selector, config.email.dkim_domain)
+    if any(dkim) and not all(dkim):
+        raise ConfigError(
+            "email.dkim_key_file, email.dkim_selector and email.dkim_domain go together: "
+            "set all three or none"
+        )

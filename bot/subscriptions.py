@@ -14,16 +14,17 @@ button, because link scanners fetch URLs and must not unsubscribe anyone.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import html
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 from sqlalchemy import Boolean, String, UniqueConstraint, select
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Base, Database, UTCDateTime
-from bot.i18n import N_, gettext
+from bot.i18n import gettext
 from bot.registry.data import AudienceRec, RegistryData
 from bot.registry.tables import MetaEntry
 from bot.textnorm import fold
@@ -65,12 +66,46 @@ class SubscriptionError(ValueError):
 
 
 @dataclass(frozen=True)
+class DoneTarget:
+    """What a verified "we have delivered" token names."""
+
+    event_key: str
+    municipality: str
+    person: str
+
+
+@dataclass(frozen=True)
 class UnsubscribeTarget:
     """What a verified unsubscribe token names."""
 
     subscriber: str
     audience: str
     channel: str
+
+
+def public_url_problem(base_url: str) -> str | None:
+    """Why links built on `base_url` (unsubscribe, "we have delivered", feeds) will not work
+    for people outside this machine, or None: not https, or a loopback address."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.endswith(".localhost")
+    if loopback:
+        return (
+            f"links in e-mail point at {base_url}, a loopback address nobody else can reach: "
+            "set calendar.public_base_url to the server's https address"
+        )
+    if parts.scheme != "https":
+        return (
+            f"links in e-mail point at {base_url}, which is not https: mail clients do not "
+            "offer one-click unsubscribe without it; set calendar.public_base_url"
+        )
+    return None
 
 
 def chat_subscriber(telegram_user_id: int) -> str:
@@ -231,14 +266,53 @@ class Subscriptions:
             raise SubscriptionError("malformed unsubscribe token") from None
         return UnsubscribeTarget(str(subscriber), str(audience), str(channel))
 
-    def unsubscribe_url(self, subscriber: str, audience: str, channel: str = "email") -> str:
-        """The one-click URL (on the calendar web server) for List-Unsubscribe."""
+    def unsubscribe_url(
+        self, subscriber: str, audience: str, channel: str = "email", lang: str | None = None
+    ) -> str:
+        """The one-click URL (on the calendar web server) for List-Unsubscribe; `lang` is the
+        language of the page it shows."""
+        url = f"{self._base_url()}/unsubscribe?token={quote(self.token(subscriber, audience, channel))}"
+        return f"{url}&lang={lang}" if lang else url
+
+    def _base_url(self) -> str:
         from bot.calendar.feeds import base_url_for
 
-        base = (None if self._config.calendar.public_base_url else self._served_at) or base_url_for(
+        return (None if self._config.calendar.public_base_url else self._served_at) or base_url_for(
             self._config.calendar
         )
-        return f"{base}/unsubscribe?token={quote(self.token(subscriber, audience, channel))}"
+
+    # --- "we have delivered" links in e-mail deadline reminders ----------------------------
+
+    def done_token(self, event_key: str, municipality: str, person: str) -> str:
+        """A signed token naming a deadline, a municipality and who got the link."""
+        payload = json.dumps(
+            ["done", event_key, municipality, person], separators=(",", ":")
+        ).encode()
+        mac = hmac.new(self._key(), payload, hashlib.sha256).digest()[:16]
+        return f"{_b64(payload)}.{_b64(mac)}"
+
+    def read_done_token(self, token: str) -> DoneTarget:
+        """Check a "delivered" token's signature; SubscriptionError if it is not valid."""
+        try:
+            payload_text, mac_text = token.split(".", 1)
+            payload, mac = _unb64(payload_text), _unb64(mac_text)
+        except (ValueError, TypeError):
+            raise SubscriptionError("malformed link") from None
+        expected = hmac.new(self._key(), payload, hashlib.sha256).digest()[:16]
+        if not hmac.compare_digest(mac, expected):
+            raise SubscriptionError("link with a wrong signature")
+        try:
+            kind, event_key, municipality, person = json.loads(payload)
+        except (ValueError, TypeError):
+            raise SubscriptionError("malformed link") from None
+        if kind != "done":
+            raise SubscriptionError("not a delivery confirmation link")
+        return DoneTarget(str(event_key), str(municipality), str(person))
+
+    def done_url(self, event_key: str, municipality: str, person: str, lang: str) -> str:
+        """The "we have delivered" URL (GET: a confirmation page; POST: marks it done)."""
+        token = quote(self.done_token(event_key, municipality, person))
+        return f"{self._base_url()}/done?token={token}&lang={lang}"
 
     def unsubscribe_with(self, token: str) -> UnsubscribeTarget:
         """Honour an unsubscribe token (idempotent)."""
@@ -255,63 +329,130 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-# --- HTTP: /unsubscribe on the calendar web server -------------------------------------------
+# --- HTTP: /unsubscribe and /done on the calendar web server ----------------------------------
 
 
-def add_unsubscribe_routes(app: web.Application, subscriptions: Subscriptions) -> None:
+def _page_lang(request: web.Request) -> str:
+    lang = request.query.get("lang", "")
+    return lang if lang in ("en", "nb", "nn") else "nb"
+
+
+def add_unsubscribe_routes(
+    app: web.Application,
+    subscriptions: Subscriptions,
+    audience_name: Callable[[str, str], str] | None = None,
+) -> None:
     """GET /unsubscribe shows a confirmation button; POST /unsubscribe unsubscribes (RFC 8058
-    one-click: the body is `List-Unsubscribe=One-Click`)."""
+    one-click: the body is `List-Unsubscribe=One-Click`). Pages are in the link's `lang`."""
+
+    def name_of(key: str, lang: str) -> str:
+        return audience_name(key, lang) if audience_name is not None else key
 
     async def confirm_page(request: web.Request) -> web.Response:
+        lang = _page_lang(request)
         token = request.query.get("token", "")
         try:
             target = subscriptions.read_token(token)
-        except SubscriptionError as exc:
-            return _page(400, _both(N_("Invalid link"), " / "), html.escape(str(exc)))
-        button = html.escape(_both(N_("Unsubscribe"), " / "))
+        except SubscriptionError:
+            return _invalid(lang)
+        action = f"/unsubscribe?token={quote(token)}&lang={lang}"
         form = (
-            f'<form method="post" action="/unsubscribe?token={html.escape(quote(token))}">'
+            f'<form method="post" action="{html.escape(action)}">'
             '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit">{button}</button></form>'
+            f'<button type="submit">{html.escape(gettext(lang, "Unsubscribe"))}</button></form>'
         )
-        audience = f"<b>{html.escape(target.audience)}</b>"
-        # The page cannot know the reader's language: English, then bokmål.
-        text = "<br>".join(
-            gettext(lang, "Stop e-mails to the audience {audience}?", audience=audience)
-            for lang in _PAGE_LANGUAGES
-        )
-        return _page(200, _both(N_("Unsubscribe"), " / "), text, form)
+        audience = f"<b>{html.escape(name_of(target.audience, lang))}</b>"
+        text = gettext(lang, "Stop e-mails to {audience}?", audience=audience)
+        return _page(200, gettext(lang, "Unsubscribe"), text, form, lang)
 
     async def unsubscribe(request: web.Request) -> web.Response:
+        lang = _page_lang(request)
         token = request.query.get("token", "")
         try:
             target = subscriptions.unsubscribe_with(token)
-        except SubscriptionError as exc:
-            return _page(400, _both(N_("Invalid link"), " / "), html.escape(str(exc)))
-        audience = f"<b>{html.escape(target.audience)}</b>"
-        text = "<br>".join(
-            gettext(lang, "You will get no more e-mail to {audience}.", audience=audience)
-            for lang in _PAGE_LANGUAGES
-        )
-        return _page(200, _both(N_("Unsubscribed"), " / "), text)
+        except SubscriptionError:
+            return _invalid(lang)
+        audience = f"<b>{html.escape(name_of(target.audience, lang))}</b>"
+        text = gettext(lang, "You will get no more e-mail to {audience}.", audience=audience)
+        return _page(200, gettext(lang, "Unsubscribed"), text, lang=lang)
 
     app.router.add_get("/unsubscribe", confirm_page)
     app.router.add_post("/unsubscribe", unsubscribe)
 
 
-_PAGE_LANGUAGES = ("en", "nb")
+class DoneRecorder(Protocol):
+    """Marks a deadline met for a municipality; returns (event title, municipality name) in
+    `lang`, or raises LookupError when either no longer exists."""
+
+    def __call__(self, target: DoneTarget, lang: str, *, commit: bool) -> tuple[str, str]:
+        """Look the target up, and with `commit` record the mark."""
+        ...
 
 
-def _both(message: str, separator: str) -> str:
-    """`message` (a msgid) in English and bokmål."""
-    return separator.join(gettext(lang, message) for lang in _PAGE_LANGUAGES)
+def add_done_routes(
+    app: web.Application, subscriptions: Subscriptions, record: DoneRecorder
+) -> None:
+    """GET /done shows what the link confirms and a button (link scanners only GET, so they
+    confirm nothing); POST /done marks the municipality done, which stops its reminders."""
+
+    async def confirm_page(request: web.Request) -> web.Response:
+        lang = _page_lang(request)
+        token = request.query.get("token", "")
+        try:
+            target = subscriptions.read_done_token(token)
+            event, place = await asyncio.to_thread(record, target, lang, commit=False)
+        except (SubscriptionError, LookupError):
+            return _invalid(lang)
+        action = f"/done?token={quote(token)}&lang={lang}"
+        form = (
+            f'<form method="post" action="{html.escape(action)}">'
+            f'<button type="submit">{html.escape(gettext(lang, "Yes, we have delivered"))}'
+            "</button></form>"
+        )
+        text = html.escape(
+            gettext(
+                lang,
+                "Has {place} delivered for “{event}”? Confirming stops further reminders about it.",
+                place=place,
+                event=event,
+            )
+        )
+        return _page(200, gettext(lang, "Confirm delivery"), text, form, lang)
+
+    async def mark(request: web.Request) -> web.Response:
+        lang = _page_lang(request)
+        token = request.query.get("token", "")
+        try:
+            target = subscriptions.read_done_token(token)
+            event, place = await asyncio.to_thread(record, target, lang, commit=True)
+        except (SubscriptionError, LookupError):
+            return _invalid(lang)
+        text = html.escape(
+            gettext(
+                lang,
+                "{place} is marked as delivered for “{event}”. No more reminders about it will "
+                "be sent.",
+                place=place,
+                event=event,
+            )
+        )
+        return _page(200, gettext(lang, "Thank you"), text, lang=lang)
+
+    app.router.add_get("/done", confirm_page)
+    app.router.add_post("/done", mark)
 
 
-def _page(status: int, title: str, text: str, extra: str = "") -> web.Response:
+def _invalid(lang: str) -> web.Response:
+    text = gettext(lang, "This link is not valid (it may have been cut off or changed).")
+    return _page(400, gettext(lang, "Invalid link"), html.escape(text), lang=lang)
+
+
+def _page(status: int, title: str, text: str, extra: str = "", lang: str = "nb") -> web.Response:
     from aiohttp import web
 
     body = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<meta name='robots' content='noindex'><title>{html.escape(title)}</title>"
         f"</head><body><h1>{html.escape(title)}</h1><p>{text}</p>{extra}</body></html>"
     )
     return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")

@@ -1,13 +1,17 @@
 """The calendar web server inside `coordbot run`: subscription feeds over HTTP (aiohttp).
 
 GET/HEAD /calendar/NAME.ics (or /calendar/TOKEN/NAME.ics when feeds are not public) serve a
-feed as text/calendar with a strong ETag; If-None-Match gives 304. GET /healthz says "ok".
+feed as text/calendar with a strong ETag and Last-Modified; If-None-Match (or, without it,
+If-Modified-Since) gives 304. GET /healthz says "ok". /unsubscribe (one-click) and /done (the
+"we have delivered" link of e-mail reminders) are served here too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
 
@@ -17,14 +21,23 @@ from bot.calendar.feeds import (
     base_url_for,
     feed_document,
     feed_etag,
+    feed_last_modified,
     find_feed,
     links_for,
     token_matches,
 )
 from bot.config import ConfigError
 from bot.dashboard import add_dashboard_routes
+from bot.registry.marks import MarkTarget, deadline_municipalities, mark_done
 from bot.services import Services
-from bot.subscriptions import Subscriptions, add_unsubscribe_routes
+from bot.subscriptions import (
+    DoneRecorder,
+    DoneTarget,
+    Subscriptions,
+    add_done_routes,
+    add_unsubscribe_routes,
+    public_url_problem,
+)
 
 log = logging.getLogger("coordbot.web")
 
@@ -41,7 +54,7 @@ class CalendarServer:
         self._services = services
         self._config = services.config.calendar
         self._runner: web.AppRunner | None = None
-        self._cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
+        self._cache: dict[tuple[int, str, str], tuple[bytes, str, datetime | None]] = {}
         self.port: int | None = None
         self.host, port_text = _split_listen(self._config.listen)
         self._listen_port = port_text
@@ -62,11 +75,17 @@ class CalendarServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/calendar/{name}.ics", self._public_feed)
         app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
-        add_unsubscribe_routes(
-            app, Subscriptions(self._services.db, self._services.clock, self._services.config)
+        subscriptions = Subscriptions(
+            self._services.db, self._services.clock, self._services.config
         )
         add_dashboard_routes(app, self._services)
+        add_unsubscribe_routes(app, subscriptions, self._audience_name)
+        add_done_routes(app, subscriptions, done_recorder(self._services))
         return app
+
+    def _audience_name(self, key: str, lang: str) -> str:
+        audience = self._services.registry.snapshot().audience_by_key.get(key)
+        return audience.name(lang) if audience is not None else key
 
     async def start(self) -> None:
         """Bind calendar.listen and begin serving."""
@@ -88,6 +107,9 @@ class CalendarServer:
         self.port = int(addresses[0][1]) if addresses else self._listen_port
         self._services.calendar_base_url = self.base_url
         log.info("calendar feeds at %s/calendar/", self.base_url)
+        problem = public_url_problem(self.base_url)
+        if problem is not None:
+            log.warning("%s", problem)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
@@ -116,7 +138,7 @@ class CalendarServer:
             return web.Response(status=400, text="lang must be en, nb or nn\n")
         try:
             # The registry read touches the database: keep it off the event loop.
-            document, etag = await asyncio.to_thread(self._document, name, lang)
+            document, etag, modified = await asyncio.to_thread(self._document, name, lang)
         except UnknownFeed:
             return _not_found()
         headers = {
@@ -125,24 +147,66 @@ class CalendarServer:
             "Cache-Control": "no-cache",
             "Content-Disposition": f'inline; filename="{name}.ics"',
         }
-        if _etag_matches(request, etag):
+        if modified is not None:
+            headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+        if _etag_matches(request, etag) or (
+            "If-None-Match" not in request.headers and _not_modified_since(request, modified)
+        ):
             return web.Response(status=304, headers=headers)
         return web.Response(
             body=document, headers=headers, content_type="text/calendar", charset="utf-8"
         )
 
-    def _document(self, name: str, lang: str) -> tuple[bytes, str]:
+    def _document(self, name: str, lang: str) -> tuple[bytes, str, datetime | None]:
         data = self._services.registry.snapshot()
         key = (data.version, name, lang)
         cached = self._cache.get(key)
         if cached is None:
             spec = find_feed(data, name, lang)
             document = feed_document(data, spec, self._config, lang)
-            cached = (document, feed_etag(document))
+            cached = (document, feed_etag(document), feed_last_modified(data, spec))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = cached
         return cached
+
+
+def done_recorder(services: Services) -> DoneRecorder:
+    """Looks up and records what a "we have delivered" link names (bot.registry.marks)."""
+
+    def record(target: DoneTarget, lang: str, *, commit: bool) -> tuple[str, str]:
+        data = services.registry.snapshot()
+        event = data.event_by_key.get(target.event_key)
+        if event is None or event.kind != "deadline":
+            raise LookupError(target.event_key)
+        places = {m.key: m for m in deadline_municipalities(data, event)}
+        place = places.get(target.municipality)
+        if place is None:
+            raise LookupError(target.municipality)
+        if commit:
+            mark_done(
+                services.db,
+                MarkTarget(event, place),
+                by=f"e-mail link ({target.person})",
+                now=services.clock.now(),
+            )
+        return event.title(lang), place.name
+
+    return record
+
+
+def _not_modified_since(request: web.Request, modified: datetime | None) -> bool:
+    """If-Modified-Since (only consulted without If-None-Match, RFC 9110 13.1.3)."""
+    header = request.headers.get("If-Modified-Since")
+    if modified is None or not header:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return modified.replace(microsecond=0) <= since
 
 
 def _etag_matches(request: web.Request, etag: str) -> bool:

@@ -22,6 +22,7 @@ from bot.mail import HeaderValueError
 from bot.registry.data import RegistryData
 from bot.registry.events import format_event_line
 from bot.registry.marks import done_marks
+from bot.registry.quality import email_defects
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 from schedules.plan import SOURCE_KIND, PlannedReminder, due_now, plan_reminders
@@ -67,6 +68,7 @@ def reach_of(services: Services, reminder: PlannedReminder, rules: ReminderRules
         audience=reminder.audience,
         default_lang=services.config.bot.default_language,
         include_chat_subscribers=False,
+        defects=email_defects(services.registry.snapshot()),
     )
 
 
@@ -83,7 +85,9 @@ def render(
     late: bool,
     subscriptions: Subscriptions,
 ) -> NewMessage:
-    """The outbox row of one reminder for one recipient on one channel."""
+    """The outbox row of one reminder for one recipient on one channel, in the recipient's
+    language. An e-mail deadline reminder carries one signed "we have delivered" link per
+    municipality (bot.subscriptions), where Telegram has a button."""
     data = services.registry.snapshot()
     lang = reply_language(recipient.lang)
     zone = services.zone
@@ -113,34 +117,37 @@ def render(
     else:
         audience = data.audience_by_key.get(reminder.audience or "")
         text_lines = [heading, "", *lines]
-        if place_names:
-            text_lines += [
-                "",
-                gettext(
-                    lang,
-                    "When {places} has met the deadline, press the button in the Telegram reminder or tell the programme's coordinator.",
-                    places=place_names,
-                ),
-            ]
-        url = None
+        if event.kind == "deadline":
+            for key in place_keys:
+                done_url = subscriptions.done_url(event.key, key, recipient.key, lang)
+                place = data.municipality_by_key[key].name
+                text_lines += [
+                    "",
+                    gettext(
+                        lang,
+                        "When {place} has delivered, confirm it with this link: {url}",
+                        place=place,
+                        url=done_url,
+                    ),
+                ]
+        url: str | None = None
         if audience is not None:
-            url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
+            url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL, lang)
             footer = gettext(
                 lang,
                 "You get this reminder as a member of {audience}.",
                 audience=audience.name(lang),
             )
-            text_lines += ["", "-- ", footer, url]
+            text_lines += ["", "-- ", footer, gettext(lang, "Unsubscribe: {url}", url=url)]
         when = event.start_date.isoformat()
         body = email_message(
             services.config.email,
             to_name=recipient.name,
             to_address=recipient.address,
-            subject=f"{reminder_word}: {event.title(lang)} ({when})",
+            subject=gettext(lang, "Reminder: {title} ({when})", title=event.title(lang), when=when),
             text="\n".join(text_lines) + "\n",
             now=services.clock.now(),
             unsubscribe_url=url,
-            auto_submitted=True,
         )
     return NewMessage(
         source_kind=SOURCE_KIND,

@@ -20,7 +20,7 @@ from tests.chat_fakes import COORDINATOR, USER, exchange, texts
 
 pytest_plugins = ("tests.chat_fixtures",)
 
-MEMBER_CHAT = 3001  # linked to Geir Graff, a member of the network
+MEMBER_CHAT = 3001  # linked to Gro Sæten, the network representative of Rana
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def _edited_until(api: BotApiStandIn, needle: str) -> RecordedCall:
 async def test_coordinator_broadcast_preview_send_progress_and_report(
     api: BotApiStandIn, bot: TelegramChat, delivery: DeliveryComponent, tg_services: Services
 ) -> None:
-    _link(tg_services, MEMBER_CHAT, "geir-graff")
+    _link(tg_services, MEMBER_CHAT, "gro-saeten")
     [preview] = await exchange(
         api,
         message_update(
@@ -88,7 +88,8 @@ async def test_coordinator_broadcast_preview_send_progress_and_report(
     assert int(report.params["message_id"]) == 42
     assert "1 sent, 0 failed" in report.params["text"]
     assert "unreachable on telegram (not linked to a Telegram chat): " in report.params["text"]
-    assert "Gro Sæten" in report.params["text"]
+    # The network's representatives without a linked chat are named, not left out silently.
+    assert "Lars Bjerke" in report.params["text"]
     # Pressing Send again sends nothing more.
     api.push_update(callback_update(COORDINATOR, "bc:send:1", message_id=42))
     await _edited_until(api, "already sent or cancelled")
@@ -101,7 +102,7 @@ async def test_coordinator_broadcast_preview_send_progress_and_report(
 async def test_cancel_and_refusals(
     api: BotApiStandIn, bot: TelegramChat, delivery: DeliveryComponent, tg_services: Services
 ) -> None:
-    _link(tg_services, MEMBER_CHAT, "geir-graff")
+    _link(tg_services, MEMBER_CHAT, "gro-saeten")
     [refused] = texts(await exchange(api, message_update(USER, "/broadcast network hello")))
     assert refused == "Only the programme's coordinators can do that."
     [usage] = texts(await exchange(api, message_update(COORDINATOR, "/broadcast nowhere hello")))
@@ -131,9 +132,9 @@ async def test_subscribe_unsubscribe_and_overview(
     subscriptions = Subscriptions(tg_services.db, tg_services.clock, tg_services.config)
     assert subscriptions.opted_in("network", "telegram") == {f"chat:{USER}"}
 
-    access.link_person(tg_services.db, USER, "geir-graff", by=COORDINATOR)
+    access.link_person(tg_services.db, USER, "gro-saeten", by=COORDINATOR)
     [off] = texts(await exchange(api, message_update(USER, "/unsubscribe network email")))
     assert off == "You no longer get Network of Excellence messages on email."
-    assert subscriptions.opted_out("network", "email") == {"geir-graff"}
+    assert subscriptions.opted_out("network", "email") == {"gro-saeten"}
     [overview] = texts(await exchange(api, message_update(USER, "/subscriptions")))
     assert overview == "Your choices:\n- Network of Excellence (email): off"

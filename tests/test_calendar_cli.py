@@ -70,7 +70,7 @@ def test_invite_prints_the_complete_email(capsysbinary: pytest.CaptureFixture[by
         event_key="batch2-info-meeting",
         sequence=0,
         attendee="ola@example.org",
-        organizer="coordbot@localhost",
+        organizer="coordbot@from-address-not-set.invalid",  # no email.from_address here
     )
 
 

@@ -162,7 +162,7 @@ def test_list_unsubscribe_mailto_works(
     main(["broadcast", "--audience", "batch1", "--channel", "email", "--text", "Hei"])
     capsys.readouterr()
     sent = next(m for m in smtp.messages if m.rcpt_tos == ["geir.graff@asker.kommune.no"])
-    assert b"\r\nReply-To: coordbot@u4ssc.example.org\r\n" in sent.data
+    assert b"\r\nReply-To: <coordbot@u4ssc.example.org>\r\n" in sent.data
     # Read as a mail client does (the header's folding is bot/delivery/render.py's business).
     header = str(sent.parsed()["List-Unsubscribe"])
     mailto = re.search(r"<mailto:coordbot@u4ssc\.example\.org\?subject=([^>]+)>", header)

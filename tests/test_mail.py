@@ -41,6 +41,7 @@ def _config(server: SmtpTestServer, **overrides: object) -> EmailConfig:
         "smtp_port": server.port,
         "security": server.security,
         "timeout": 10.0,
+        "from_address": "coordbot@example.org",
     }
     values.update(overrides)
     return EmailConfig(**values)  # type: ignore[arg-type]
@@ -169,7 +170,11 @@ async def test_unreachable_server_gives_results_not_exceptions() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # The port was free a moment ago and nothing listens on it now.
-    mailer = SmtpMailer(EmailConfig(smtp_host="127.0.0.1", smtp_port=port, security="none"))
+    mailer = SmtpMailer(
+        EmailConfig(
+            smtp_host="127.0.0.1", smtp_port=port, security="none", from_address="c@example.org"
+        )
+    )
     results = await mailer.send_batch([_message(1, "a@example.org"), _message(2, "b@example.org")])
     assert [r.ok for r in results] == [False, False]
     assert all(not r.permanent and "could not connect" in r.reason for r in results)
@@ -182,7 +187,13 @@ async def test_overall_timeout_against_a_silent_server() -> None:
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        config = EmailConfig(smtp_host="127.0.0.1", smtp_port=port, security="none", timeout=0.3)
+        config = EmailConfig(
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            security="none",
+            timeout=0.3,
+            from_address="c@example.org",
+        )
         results = await SmtpMailer(config).send_batch([_message(1, "a@example.org")])
     finally:
         server.close()

@@ -25,7 +25,9 @@ def _message(recipient: str, source_id: str = "1", channel: str = "telegram") ->
 
 
 def _outbox(services: Services, owner: ClaimOwner | None = None) -> Outbox:
-    return Outbox(services.db, services.clock, services.config.delivery, owner)
+    outbox = Outbox(services.db, services.clock, services.config.delivery, owner)
+    outbox.jitter = lambda: 0.0  # exact delays here; test_delivery_lifetime covers jitter
+    return outbox
 
 
 def test_idempotency_key_is_stable_and_distinguishes_every_part() -> None:
@@ -85,20 +87,26 @@ def test_claim_takes_due_rows_once_and_settle_records_outcomes(
     assert again.recipient == "b" and again.attempts == 2
 
 
-def test_backoff_doubles_up_to_the_cap_and_gives_up_after_max_attempts(
+def test_backoff_doubles_up_to_the_cap_and_gives_up_after_the_lifetime(
     services: Services, clock: FixedClock
 ) -> None:
     outbox = _outbox(services)
     assert [outbox.backoff(n) for n in (1, 2, 3, 4)] == [5.0, 10.0, 20.0, 40.0]
-    assert outbox.backoff(30) == services.config.delivery.backoff_max_seconds
+    assert outbox.backoff(30) == services.config.delivery.backoff_max_seconds == 1800.0
     outbox.enqueue([_message("a")])
-    for _ in range(services.config.delivery.max_attempts):
+    # A temporary failure every hour for just under two days: still queued.
+    for _ in range(47):
         (row,) = outbox.claim("telegram", 1)
         outbox.settle([Outcome(row.id, "retry", "timed out")])
         clock.advance(timedelta(hours=1))
+    (still,) = outbox.rows(("broadcast", "1"))
+    assert still.status == "pending" and still.attempts == 47
+    clock.advance(timedelta(hours=1))
+    (row,) = outbox.claim("telegram", 1)
+    outbox.settle([Outcome(row.id, "retry", "timed out")])
     (final,) = outbox.rows(("broadcast", "1"))
     assert final.status == "failed"
-    assert final.last_error == f"gave up after {final.attempts} attempts: timed out"
+    assert final.last_error == "gave up after 48 attempts in 2.0 days: timed out"
 
 
 def test_flood_wait_does_not_use_up_attempts(services: Services, clock: FixedClock) -> None:

@@ -65,11 +65,14 @@ async def test_deadline_reminder_arrives_and_the_button_marks_it_done(
     calls = await api.wait_for_calls("sendMessage", 2)
     by_chat = {int(c.params["chat_id"]): c for c in calls}
     reminder = by_chat[RANDI]
-    assert reminder.params["text"].startswith("<b>⏰ Reminder (14 days before)</b>")
-    assert "2020-01-31 [deadline] Deadline: all KPI data collected" in reminder.params["text"]
-    assert "Not yet reported done: Molde" in reminder.params["text"]
+    # Randi Myhre reads bokmål (her registry language).
+    assert reminder.params["text"].startswith("<b>⏰ Påminnelse (14 dager før)</b>")
+    assert (
+        "2020-01-31 [deadline] Frist: alle relevante KPI-data samlet inn" in reminder.params["text"]
+    )
+    assert "Ikke meldt ferdig ennå: Molde" in reminder.params["text"]
     [[button]] = reminder.params["reply_markup"]["inline_keyboard"]
-    assert button == {"text": "✅ Molde: done", "callback_data": "rdone:data-deadline:molde"}
+    assert button == {"text": "✅ Molde: ferdig", "callback_data": "rdone:data-deadline:molde"}
 
     # Someone else pressing Molde's button changes nothing; Randi's press marks it.
     api.push_update(callback_update(USER, "rdone:data-deadline:molde"))
@@ -86,7 +89,7 @@ async def test_deadline_reminder_arrives_and_the_button_marks_it_done(
     await running.fire_due()
     latest = (await api.wait_for_calls("sendMessage", 5))[-1]
     assert int(latest.params["chat_id"]) == GEIR
-    assert "(3 days before)" in latest.params["text"]
+    assert "(3 dager før)" in latest.params["text"]
     assert [c for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == RANDI][
         -1
     ] is thanks

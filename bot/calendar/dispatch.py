@@ -25,8 +25,10 @@ from bot.calendar.records import (
     record_attempt,
 )
 from bot.delivery.direct import invite_message, send_now
-from bot.mail import HeaderValueError, Mailer
+from bot.delivery.recipients import email_problem
+from bot.mail import UNSET_SENDER, HeaderValueError, Mailer
 from bot.registry.data import EventRec, RegistryData
+from bot.registry.quality import email_defects
 from bot.registry.store import bump_generation
 from bot.registry.tables import Event
 from bot.services import Services
@@ -73,8 +75,10 @@ class InviteBatch:
 
 def organizer_of(services: Services) -> Organizer:
     """The sending mailbox from [email] and the organizer's name from [calendar]."""
+    # Without email.from_address nothing is sent; a printed invite then names a mailbox of
+    # the reserved .invalid domain rather than one that looks real (coordbot@localhost).
     return Organizer(
-        address=services.config.email.from_address,
+        address=services.config.email.from_address or UNSET_SENDER,
         from_name=services.config.email.from_name,
         organizer_name=services.config.calendar.organizer_name,
         reply_address=services.config.inbound.address,
@@ -120,8 +124,16 @@ def prepare_invites(
     """
     if (to is None) == (audience is None):
         raise InviteError("give exactly one of a recipient address or an audience")
-    lang = lang or services.config.bot.default_language
     data = services.registry.snapshot()
+    # Each invitee reads the invite in their registry language unless --lang says otherwise
+    # (the invite texts know en and nb: nynorsk readers get bokmål there).
+    languages = {recipient_key(p.email): p.language for p in data.people if p.email}
+    default_lang = services.config.bot.default_language
+
+    def lang_of(address: str) -> str:
+        chosen = lang or languages.get(recipient_key(address)) or default_lang
+        return "en" if chosen == "en" else "nb"
+
     ev = find_event(data, event_key)
     cancel_in_registry = False
     if cancel and not ev.cancelled:
@@ -170,7 +182,7 @@ def prepare_invites(
                 organizer,
                 method=method,
                 now=now,
-                lang=lang,
+                lang=lang_of(invitee.address),
                 update=key in had_request,
             )
         except HeaderValueError as exc:
@@ -217,9 +229,16 @@ def _recipients(
     members = data.audience_members(find_audience_key(data, audience))
     invitees: dict[str, Invitee] = {}
     skipped: list[tuple[str, str | None, str]] = []
+    defects = email_defects(data)
     for person in members:
         if not person.email:
             skipped.append(("", person.name, "no e-mail address in the registry"))
+            continue
+        problem = email_problem(person.email)
+        if problem is not None or person.key in defects:
+            # An invite there would bounce: reported, not sent.
+            reason = f"address defective: {defects.get(person.key) or problem}"
+            skipped.append((person.email, person.name, reason))
             continue
         invitees.setdefault(recipient_key(person.email), Invitee(person.email.strip(), person.name))
     for address, name, _seq, _method, status in ledger:

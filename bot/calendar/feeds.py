@@ -13,7 +13,7 @@ from icalendar import Calendar, vDuration
 
 from bot.calendar.identity import PRODID, feed_uid
 from bot.calendar.texts import programme_name
-from bot.calendar.vevent import add_timezones, event_component
+from bot.calendar.vevent import add_timezones, event_component, set_text
 from bot.config import CalendarConfig, ConfigError
 from bot.registry.data import EventRec, RegistryData
 from bot.textnorm import fold
@@ -112,9 +112,13 @@ def build_feed(data: RegistryData, spec: FeedSpec, config: CalendarConfig, lang:
     events = feed_events(data, spec)
     refresh = timedelta(hours=max(1, config.refresh_interval_hours))
     name = f"{config.organizer_name} - {spec.title}"
-    calendar = Calendar.new(
-        prodid=PRODID, name=name, uid=feed_uid(spec.name), refresh_interval=refresh
-    )
+    calendar = Calendar.new(prodid=PRODID, uid=feed_uid(spec.name), refresh_interval=refresh)
+    # Escaped like any TEXT value (icalendar writes these two unescaped, and a comma then
+    # ends the name for vobject).
+    set_text(calendar, "NAME", name)
+    set_text(calendar, "X-WR-CALNAME", name)
+    # Apple Calendar and Google read the calendar's zone from here.
+    calendar.add("X-WR-TIMEZONE", data.timezone)
     # RFC 7986 wants VALUE=DURATION on REFRESH-INTERVAL; Apple and Outlook read X-PUBLISHED-TTL.
     calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
     calendar.add("X-PUBLISHED-TTL", vDuration(refresh))
@@ -136,8 +140,14 @@ def build_feed(data: RegistryData, spec: FeedSpec, config: CalendarConfig, lang:
                 mark_cancelled_in_summary=True,
             )
         )
-    add_timezones(calendar, events)
+    add_timezones(calendar, events, data.timezone)
     return calendar
+
+
+def feed_last_modified(data: RegistryData, spec: FeedSpec) -> datetime | None:
+    """When anything in the feed last changed (the newest LAST-MODIFIED), None if unknown."""
+    changed = [e.updated_at for e in feed_events(data, spec) if e.updated_at is not None]
+    return max(changed).astimezone(UTC) if changed else None
 
 
 def feed_document(data: RegistryData, spec: FeedSpec, config: CalendarConfig, lang: str) -> bytes:

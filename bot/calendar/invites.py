@@ -11,7 +11,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Literal
@@ -26,8 +25,16 @@ from bot.calendar.vevent import (
     event_component,
     event_contacts,
 )
+from bot.delivery.render import automated_headers
 from bot.i18n import gettext
-from bot.mail import check_address, header_text, mailbox
+from bot.mail import (
+    MAIL_POLICY,
+    address_header,
+    check_address,
+    header_text,
+    mailbox,
+    subject_header,
+)
 from bot.registry.data import EventRec, RegistryData
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -84,7 +91,7 @@ def invite_calendar(
         rsvp=method == "REQUEST",
     )
     calendar.add_component(component)
-    add_timezones(calendar, [ev])
+    add_timezones(calendar, [ev], data.timezone)
     return calendar
 
 
@@ -108,8 +115,11 @@ def build_invite(
     if method == "REQUEST" and ev.cancelled:
         raise ValueError(f"event {ev.key!r} is cancelled; only a CANCEL can be sent for it")
     check_address(invitee.address, "recipient address")
-    to = mailbox(invitee.name, invitee.address, "recipient address")
-    sender = mailbox(organizer.from_name, organizer.address, "sender address (email.from_address)")
+    to = address_header(invitee.name, invitee.address, "recipient address")
+    sender = address_header(
+        organizer.from_name, organizer.address, "sender address (email.from_address)"
+    )
+    domain = organizer.address.rpartition("@")[2]
     header_text(organizer.organizer_name, "calendar.organizer_name")
     title = header_text(ev.title(lang), f"title of event {ev.key}")
     when = format_when(ev.start, ev.end, lang, short=True)
@@ -119,16 +129,18 @@ def build_invite(
     ics = invite_calendar(data, ev, invitee, organizer, method=method, now=now, lang=lang)
     ics_bytes = ics.to_ical()
 
-    message = EmailMessage(policy=policy.SMTP)
-    # Every header goes through email.headerregistry (Address objects, checked text).
+    message = EmailMessage(policy=MAIL_POLICY)
+    # Addresses are written by bot.mail (encoded display names that always parse back to one
+    # mailbox); other headers are checked text.
     message["From"] = sender
     message["To"] = to
     if organizer.reply_address:
         message["Reply-To"] = mailbox(None, organizer.reply_address, "inbound.address")
-    message["Subject"] = subject
+    message["Subject"] = subject_header(subject.strip())
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Short enough to stay on one header line; the key helps whoever reads a bounce.
-    message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(6)}@{sender.domain}>"
+    message["Message-ID"] = f"<{_id_part(ev)}.{secrets.token_hex(6)}@{domain}>"
+    automated_headers(message)
     plain, rich = _bodies(data, ev, lang, kind)
     message.set_content(plain, cte="quoted-printable")
     message.add_alternative(rich, subtype="html", cte="quoted-printable")
@@ -144,6 +156,8 @@ def build_invite(
         maintype="application",
         subtype="ics",
         filename="invite.ics",
+        # name= as well as filename=: Outlook and older clients name the file from it.
+        params={"name": "invite.ics"},
     )
     return message
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vText
 
 from bot.calendar.identity import event_uid
 from bot.calendar.texts import contacts_heading, kind_name
+from bot.calendar.timezone import vtimezone
 from bot.i18n import gettext
 from bot.registry.data import EventRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
 
@@ -21,6 +23,35 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 def calendar_text(value: str) -> str:
     """Text as a calendar property may hold it: CR LF and CR become LF, other controls go."""
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+class CalText(vText):
+    """TEXT escaped as RFC 5545 says, and nothing more: backslash, semicolon, comma and line
+    break. (icalendar's own escaping turns a backslash before a capital N, as in
+    `K:\\Nettverk`, into a line break.)"""
+
+    __slots__ = ()
+
+    def to_ical(self) -> bytes:
+        """The escaped value as UTF-8."""
+        text = (
+            str(self)
+            .replace("\\", "\\\\")
+            .replace(";", "\\;")
+            .replace(",", "\\,")
+            .replace("\r\n", "\n")
+            .replace("\n", "\\n")
+        )
+        return text.encode("utf-8")
+
+
+def set_text(component: Any, name: str, value: str | None, *, keep_empty: bool = False) -> None:
+    """Set a TEXT property through CalText (replacing any earlier value); an empty value
+    removes it unless `keep_empty`."""
+    if name in component:
+        del component[name]
+    if value or (keep_empty and value is not None):
+        component.add(name, CalText(calendar_text(value)), encode=False)
 
 
 def calendar_param(value: str) -> str:
@@ -121,13 +152,13 @@ def event_component(
         uid=event_uid(ev.key),
         sequence=ev.sequence,
         stamp=stamp,
-        summary=calendar_text(summary),
-        location=calendar_text(ev.location or "") or None,
-        description=calendar_text(event_description(data, ev, lang, municipality)) or None,
         categories=[kind_name(ev.kind, lang)]
         if ev.kind in ("meeting", "deadline", "milestone")
         else (),
     )
+    set_text(component, "SUMMARY", summary, keep_empty=True)
+    set_text(component, "LOCATION", ev.location)
+    set_text(component, "DESCRIPTION", event_description(data, ev, lang, municipality))
     start, end = _start_end(ev, ZoneInfo(data.timezone))
     component.start = start
     if end is not None:
@@ -140,7 +171,7 @@ def event_component(
     if alarm_minutes > 0 and not is_cancelled:
         alarm = Alarm()
         alarm.add("ACTION", "DISPLAY")
-        alarm.add("DESCRIPTION", calendar_text(ev.title(lang)))
+        set_text(alarm, "DESCRIPTION", ev.title(lang))
         alarm.add("TRIGGER", timedelta(minutes=-alarm_minutes))
         component.add_component(alarm)
     return component
@@ -155,14 +186,8 @@ def _start_end(ev: EventRec, zone: ZoneInfo) -> tuple[date | datetime, date | da
     return ev.start, last + timedelta(days=1)
 
 
-def add_timezones(calendar: Calendar, events: list[EventRec]) -> None:
-    """Add a VTIMEZONE for every TZID used, covering only the years the events span (keeps the
-    definition short and the output deterministic)."""
-    timed = [e for e in events if isinstance(e.start, datetime)]
-    if not timed:
-        return
-    first = min(e.start_date for e in timed)
-    last = max(e.end_date for e in timed)
-    calendar.add_missing_timezones(
-        first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 2, 1, 1)
-    )
+def add_timezones(calendar: Calendar, events: list[EventRec], zone_name: str) -> None:
+    """Add the VTIMEZONE of `zone_name` (RRULEs, see bot.calendar.timezone) when any event
+    has a time (all-day items use no TZID)."""
+    if any(isinstance(e.start, datetime) for e in events):
+        calendar.add_component(vtimezone(zone_name))

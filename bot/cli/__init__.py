@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.dashboard import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)
+    broadcast.add_argument(
+        "--widen",
+        action="store_true",
+        default=None,
+        help="also reach every contact of the audience's municipalities (not only its role "
+        "holders, e.g. the network's representatives)",
+    )
     return parser
 
 

@@ -177,6 +177,7 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
                 subject=args.subject,
                 text=text,
                 created_by="cli",
+                widen=args.widen,
             )
         except BroadcastRefused as exc:
             print(f"coordbot: broadcast refused: {exc}", file=sys.stderr)
@@ -211,6 +212,7 @@ def print_preview(request: BroadcastRequest, reach: Reach, out: TextIO) -> None:
         file=out,
     )
     print(f"Subject: {request.subject}", file=out)
+    print(f"Reaching: {request.reach_note()}", file=out)
     for recipient in reach.recipients:
         print(f"  {recipient.channel:<8} {recipient.name} <{recipient.address}>", file=out)
     for skip in reach.skipped:

@@ -21,12 +21,15 @@ from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.i18n import gettext, ngettext, reply_language
 from bot.inbound.questions import unsubscribe_mailto
-from bot.mail import HeaderValueError, header_text
+from bot.mail import HeaderValueError, header_text, unicode_control_problem
 from bot.registry.data import AudienceRec
+from bot.registry.quality import email_defects
 from bot.services import Services
 from bot.subscriptions import Subscriptions, find_audience
 
 SOURCE_KIND = "broadcast"
+# Seconds between two looks at a broadcast's progress while it is being delivered.
+PROGRESS_INTERVAL = 0.05
 _CONTROL_CHARS = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
 
 
@@ -43,6 +46,26 @@ class BroadcastRequest:
     subject: str
     text: str
     created_by: str
+    # Every contact of the audience's municipalities too (None: the audience's setting).
+    widen: bool | None = None
+
+    @property
+    def widened(self) -> bool:
+        """True when the broadcast reaches every contact of the member municipalities."""
+        audience = self.audience
+        if not audience.roles:
+            return bool(audience.municipalities)
+        return audience.widen if self.widen is None else self.widen
+
+    def reach_note(self) -> str:
+        """How the audience is taken, for previews and reports."""
+        audience = self.audience
+        if self.widened and audience.municipalities:
+            how = "widened: " if audience.roles else ""
+            return f"{how}every contact of its {len(audience.municipalities)} municipalities"
+        if audience.roles:
+            return f"holders of {', '.join(audience.roles)} (not widened)"
+        return "its named members"
 
 
 def source_of(broadcast_id: int) -> Source:
@@ -86,8 +109,10 @@ def check_request(
     subject: str | None,
     text: str,
     created_by: str,
+    widen: bool | None = None,
 ) -> BroadcastRequest:
-    """Check every input; raise BroadcastRefused with the reason on the first problem."""
+    """Check every input; raise BroadcastRefused with the reason on the first problem.
+    `widen` reaches every contact of the audience's municipalities (an explicit choice)."""
     cfg = services.config.delivery
     found = find_audience(services.registry.snapshot(), audience)
     if found is None:
@@ -102,6 +127,9 @@ def check_request(
     bad = sorted({f"U+{ord(c):04X}" for c in body if c in _CONTROL_CHARS})
     if bad:
         raise BroadcastRefused(f"the message text contains control characters ({', '.join(bad)})")
+    unsafe = unicode_control_problem(body, "the message text")
+    if unsafe:
+        raise BroadcastRefused(unsafe)
     if len(body) > cfg.max_text_chars:
         raise BroadcastRefused(
             f"the message text has {len(body)} characters; the limit is {cfg.max_text_chars}"
@@ -120,7 +148,7 @@ def check_request(
             )
     if not title:
         title = f"U4SSC Norge: {found.name_nb}"
-    return BroadcastRequest(found, chosen, title, body, created_by)
+    return BroadcastRequest(found, chosen, title, body, created_by, widen)
 
 
 def reach_of(services: Services, request: BroadcastRequest) -> Reach:
@@ -132,10 +160,11 @@ def reach_of(services: Services, request: BroadcastRequest) -> Reach:
     return resolve(
         services.db,
         subscriptions,
-        data.audience_members(request.audience.key),
+        data.audience_members(request.audience.key, widen=request.widen),
         request.channels,
         audience=request.audience.key,
         default_lang=services.config.bot.default_language,
+        defects=email_defects(data),
     )
 
 
@@ -151,6 +180,7 @@ def save_draft(services: Services, request: BroadcastRequest) -> int:
             created_by=request.created_by,
             created_at=services.clock.now(),
             skipped=[],
+            widen=request.widen,
         )
         session.add(record)
         session.flush()
@@ -172,6 +202,7 @@ def load_request(services: Services, broadcast_id: int) -> tuple[BroadcastReques
             record.subject,
             record.text,
             record.created_by,
+            record.widen,
         )
         return request, record.status
 
@@ -219,10 +250,6 @@ def cancel_draft(services: Services, broadcast_id: int) -> bool:
         return True
 
 
-def _footer(lang: str, audience: str) -> str:
-    return gettext(lang, "Sent to {audience} by coordbot (U4SSC Norge).", audience=audience)
-
-
 def _render(
     services: Services,
     subscriptions: Subscriptions,
@@ -231,11 +258,15 @@ def _render(
     recipient: Recipient,
 ) -> NewMessage:
     audience = request.audience
+    # The recipient's language (registry, else bot.default_language) for the wrapping; the
+    # coordinator's text itself goes out as written.
     lang = reply_language(recipient.lang)
+    name = audience.name(lang)
+    sent_to = gettext(lang, "Sent to {audience} by coordbot (U4SSC Norge).", audience=name)
     if recipient.channel == TELEGRAM:
         footer = [
             "",
-            _footer(lang, audience.name(lang)),
+            sent_to,
             gettext(lang, "To stop these messages: /unsubscribe {key}", key=audience.key),
         ]
         body = telegram_html(request.subject, [request.text, *footer])
@@ -245,16 +276,10 @@ def _render(
         subject = request.subject
         data = body.encode("utf-8")
     else:
-        url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL)
-        domain = services.config.email.from_address.rpartition("@")[2] or "localhost"
-        # Bilingual: the address may belong to anyone on the list.
-        unsubscribe = gettext("nb", "Unsubscribe") + " / " + gettext("en", "Unsubscribe").lower()
-        text = (
-            f"{request.text}\n\n-- \n"
-            f"{_footer('nb', audience.name_nb)}\n"
-            f"{_footer('en', audience.name_en)}\n"
-            f"{unsubscribe}: {url}\n"
-        )
+        url = subscriptions.unsubscribe_url(recipient.key, audience.key, EMAIL, lang)
+        domain = services.config.email.sender_domain
+        unsubscribe = gettext(lang, "Unsubscribe: {url}", url=url)
+        text = f"{request.text}\n\n-- \n{sent_to}\n{unsubscribe}\n"
         data = email_message(
             services.config.email,
             to_name=recipient.name,
@@ -268,6 +293,7 @@ def _render(
             unsubscribe_mailto=unsubscribe_mailto(
                 services.config, subscriptions, recipient.key, audience.key
             ),
+            bulk=True,
         )
         options = {}
         subject = request.subject
@@ -309,6 +335,7 @@ class BroadcastReport:
     unreachable: list[ReportLine] = field(default_factory=list)
     unsubscribed: list[ReportLine] = field(default_factory=list)
     cancelled: list[ReportLine] = field(default_factory=list)
+    reach: str = ""
 
 
 def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
@@ -318,6 +345,11 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         if record is None:
             raise BroadcastRefused(f"no broadcast #{broadcast_id}")
         audience, skipped = record.audience, [Skip.from_json(s) for s in record.skipped or []]
+    try:
+        request, _status = load_request(services, broadcast_id)
+        reach = request.reach_note()
+    except BroadcastRefused:
+        reach = ""
     sent = pending = 0
     failed: list[ReportLine] = []
     unreachable: list[ReportLine] = []
@@ -341,7 +373,7 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         else:
             cancelled.append(line)
     return BroadcastReport(
-        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled
+        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled, reach
     )
 
 
@@ -352,6 +384,8 @@ def format_report(report: BroadcastReport) -> str:
         f"{len(report.failed)} failed, {len(report.unreachable)} unreachable, "
         f"{len(report.unsubscribed)} unsubscribed, {report.pending} still queued"
     ]
+    if report.reach:
+        lines.append(f"  reached: {report.reach}")
     # One line per outcome, channel and reason, naming everyone it applies to.
     for title, items in (
         ("failed", report.failed),
@@ -422,6 +456,9 @@ async def deliver_until_finished(
                 asyncio.sleep(real_deadline - loop.time()),
                 *[asyncio.shield(t) for t in tasks],
             )
+            # Outcomes come one message at a time: look at the totals at most a few times a
+            # second rather than after each (a progress query per message halves the rate).
+            await asyncio.sleep(PROGRESS_INTERVAL)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -8,14 +8,23 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.delivery.email import EmailWorker
-from bot.delivery.models import TELEGRAM
-from bot.delivery.outbox import Claimed, Source
+from bot.delivery.models import EMAIL, TELEGRAM
+from bot.delivery.outbox import (
+    NOTICE_SOURCE,
+    Claimed,
+    FailedMessage,
+    FailureListener,
+    NewMessage,
+    Source,
+)
 from bot.delivery.pacing import Pacer, RealPacer
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.recipients import screen_rows
+from bot.delivery.render import email_message
 from bot.delivery.telegram import SendError, TelegramTransport, TelegramWorker
 from bot.delivery.worker import ChannelWorker, Screen
-from bot.mail import Mailer
+from bot.i18n import gettext
+from bot.mail import HeaderValueError, Mailer
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 
@@ -32,6 +41,75 @@ def delivery_screen(services: Services) -> Screen:
         return screen_rows(services.db, subscriptions, rows)
 
     return screen
+
+
+def coordinator_notifier(services: Services) -> FailureListener:
+    """A failure listener that queues a notice to every Telegram coordinator (their private
+    chat) and to `email.coordinator_address`, one per message that failed for good."""
+    config = services.config
+
+    def notify(failed: Sequence[FailedMessage]) -> None:
+        lang = config.bot.default_language
+        rows: list[NewMessage] = []
+        for item in failed:
+            text = gettext(
+                lang,
+                "Delivery failed for good: {subject} to {name} <{address}> by {channel}. "
+                "Reason: {reason}",
+                subject=item.subject or item.source_kind,
+                name=item.recipient_name,
+                address=item.address,
+                channel=item.channel,
+                reason=item.reason,
+            )
+            source_id = f"failed|{item.id}"
+            for coordinator in config.telegram.coordinators:
+                rows.append(
+                    NewMessage(
+                        source_kind=NOTICE_SOURCE,
+                        source_id=source_id,
+                        channel=TELEGRAM,
+                        recipient=f"coordinator:{coordinator}",
+                        recipient_name="coordinator",
+                        address=str(coordinator),
+                        body=text.encode("utf-8"),
+                    )
+                )
+            if config.email.coordinator_address:
+                try:
+                    body = email_message(
+                        config.email,
+                        to_name="",
+                        to_address=config.email.coordinator_address,
+                        subject=gettext(
+                            lang,
+                            "Delivery failed: {subject}",
+                            subject=item.subject or item.source_kind,
+                        ),
+                        text=text + "\n",
+                        now=services.clock.now(),
+                    )
+                except HeaderValueError as exc:
+                    log.warning("cannot tell the coordinator by e-mail: %s", exc)
+                    continue
+                rows.append(
+                    NewMessage(
+                        source_kind=NOTICE_SOURCE,
+                        source_id=source_id,
+                        channel=EMAIL,
+                        recipient=f"coordinator:{config.email.coordinator_address}",
+                        recipient_name="coordinator",
+                        address=config.email.coordinator_address,
+                        subject=item.subject,
+                        body=body,
+                    )
+                )
+        if rows:
+            services.outbox.enqueue(rows)
+        else:
+            log.warning("%d message(s) failed for good; no coordinator to tell", len(failed))
+
+    return notify
 
 
 def build_workers(
@@ -67,6 +145,10 @@ def build_workers(
                 poll_seconds=poll_seconds,
             )
         )
+    if mailer is not None and not services.config.email.sending_configured:
+        # Held, not failed: the rows wait until a sender address is configured.
+        log.warning("e-mail is held: set email.from_address (COORDBOT_EMAIL_FROM_ADDRESS)")
+        mailer = None
     if mailer is not None:
         workers.append(
             EmailWorker(
@@ -116,11 +198,14 @@ class DeliveryComponent:
         self._mailer = mailer if mailer is not None else services.mailer
         self._pacer = pacer or RealPacer()
         self._stop = asyncio.Event()
+        self._notifier = coordinator_notifier(services)
         self._tasks: list[asyncio.Task[None]] = []
         self.workers: list[ChannelWorker] = []
 
     async def start(self) -> None:
-        """Resume interrupted rows and start the workers."""
+        """Resume interrupted rows, have coordinators told of failures, start the workers."""
+        if self._notifier not in self._services.outbox.failure_listeners:
+            self._services.outbox.failure_listeners.append(self._notifier)
         released = self._services.outbox.release_interrupted()
         if released:
             log.warning("resuming %d message(s) interrupted while sending", released)
@@ -186,6 +271,8 @@ class DeliveryComponent:
     async def stop(self) -> None:
         """Stop the workers (letting sends on the wire finish) and close the transport."""
         self._stop.set()
+        if self._notifier in self._services.outbox.failure_listeners:
+            self._services.outbox.failure_listeners.remove(self._notifier)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []

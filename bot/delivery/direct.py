@@ -14,7 +14,7 @@ from email.message import EmailMessage
 
 from bot.delivery.models import CANCELLED, EMAIL, SENT
 from bot.delivery.outbox import NewMessage, Outbox, Outcome
-from bot.mail import Backoff, Mailer, MailResult, send_with_retries
+from bot.mail import Backoff, Mailer, MailResult, Outgoing, send_with_retries
 
 INVITE_SOURCE = "invite"
 
@@ -74,9 +74,18 @@ async def send_now(
                 message_id, recipients, False, False, None, "being sent by another process"
             )
     if mine:
+        # The row's bytes, as stored, go out (not the message serialised a second time).
         sent = await send_with_retries(
             mailer,
-            [items[i][1] for i in mine],
+            [
+                Outgoing(
+                    rows[i].body,
+                    (rows[i].address,),
+                    str(rows[i].options.get("envelope_from", "")),
+                    str(items[i][1].get("Message-ID", "")),
+                )
+                for i in mine
+            ],
             max_retries=max_retries,
             backoff=backoff,
             sleep=sleep,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -13,13 +14,14 @@ from bot.delivery.models import EMAIL
 from bot.delivery.outbox import Claimed, Outbox, Outcome
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import ChannelWorker, Screen, no_screen
-from bot.mail import Mailer, MailResult
+from bot.mail import Mailer, MailResult, Outgoing, stored_message_id
 
 log = logging.getLogger(__name__)
 
 
 def parse_stored(body: bytes) -> EmailMessage:
-    """The stored RFC 5322 bytes of a row as an EmailMessage (sent byte for byte the same)."""
+    """The stored RFC 5322 bytes of a row as an EmailMessage (for reading only: what is sent
+    is the stored bytes themselves)."""
     message = email.message_from_bytes(body, policy=email.policy.SMTP)
     assert isinstance(message, EmailMessage)
     return message
@@ -66,34 +68,50 @@ class EmailWorker(ChannelWorker):
         # The envelope sender of each row (a signed per-row bounce address, bot.inbound.bounces).
         self._return_path = return_path
 
+    def _envelope_sender(self, row: Claimed) -> str:
+        """The row's own envelope sender, else its signed return path, else the From address."""
+        chosen = str(row.options.get("envelope_from", ""))
+        if not chosen and self._return_path is not None:
+            chosen = self._return_path(row)
+        return chosen
+
     async def dispatch(self, rows: list[Claimed]) -> None:
-        """Send one batch and record every row's outcome."""
-        messages: list[EmailMessage] = []
-        outcomes: list[Outcome] = []
-        sendable: list[Claimed] = []
-        for row in rows:
-            try:
-                messages.append(parse_stored(row.body))
-                sendable.append(row)
-            except Exception as exc:  # a stored message that cannot be read never will be
-                outcomes.append(Outcome(row.id, "failed", f"stored message unreadable: {exc}"))
-        if sendable:
-            try:
-                envelopes = [[r.address] for r in sendable]
-                if self._return_path is None:
-                    results = await self.mailer.send_batch(messages, envelopes)
-                else:
-                    senders = [self._return_path(r) for r in sendable]
-                    results = await self.mailer.send_batch(messages, envelopes, senders)
-            except Exception as exc:  # Mailers should not raise; if one does, nothing is lost
-                log.exception("mailer raised while sending a batch")
-                results = [
-                    MailResult("", (r.address,), False, False, None, f"mailer error: {exc!r}")
-                    for r in sendable
-                ]
-            self.batches += 1
-            for row, result in zip(sendable, results, strict=True):
-                outcome = outcome_of(row, result)
-                self.sent += outcome.kind == "sent"
-                outcomes.append(outcome)
-        await self.outbox.settle_async(outcomes)
+        """Send one batch, recording each row's outcome as soon as the server answered for it
+        (so a crash can send again at most the message that was on the wire)."""
+        wire = [
+            Outgoing(
+                row.body,
+                (row.address,),
+                self._envelope_sender(row),
+                stored_message_id(row.body),
+            )
+            for row in rows
+        ]
+        settling: asyncio.Task[None] | None = None
+        pending: list[Outcome] = []
+        recorded: set[int] = set()
+
+        async def record(index: int, result: MailResult) -> None:
+            nonlocal settling
+            outcome = outcome_of(rows[index], result)
+            recorded.add(outcome.id)
+            self.sent += outcome.kind == "sent"
+            # The previous message's record is in the database before the next message goes
+            # out (so a crash leaves at most one accepted message unrecorded, to be sent
+            # again); this one's is written while the next message is on the wire.
+            if settling is not None:
+                await settling
+            settling = asyncio.create_task(self.outbox.settle_async([outcome]))
+
+        try:
+            await self.mailer.send_batch(wire, on_result=record)
+        except Exception as exc:  # Mailers should not raise; if one does, nothing is lost
+            log.exception("mailer raised while sending a batch")
+            for row in rows:
+                if row.id not in recorded:
+                    pending.append(Outcome(row.id, "retry", f"mailer error: {exc!r}"))
+        self.batches += 1
+        if settling is not None:
+            await settling
+        if pending:
+            await self.outbox.settle_async(pending)

@@ -91,3 +91,6 @@ class BroadcastRecord(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # True/False: the coordinator widened (or narrowed) the audience to every contact of its
+    # municipalities; None: the audience's own setting.
+    widen: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

@@ -11,22 +11,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import logging
 import os
+import random
 import socket
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.access import ChatUser
 from bot.clock import Clock
-from bot.config import DeliveryConfig
+from bot.config import DeliveryConfig, parse_duration
 from bot.db import Database
 from bot.delivery.models import (
     CANCELLED,
@@ -40,6 +42,26 @@ from bot.delivery.models import (
 )
 
 Source = tuple[str, str]
+log = logging.getLogger(__name__)
+# Rows of this kind tell coordinators about failures; their own failure tells nobody.
+NOTICE_SOURCE = "notice"
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """A message that failed for good, for whoever tells the coordinators."""
+
+    id: int
+    source_kind: str
+    source_id: str
+    channel: str
+    recipient_name: str
+    address: str
+    subject: str | None
+    reason: str
+
+
+FailureListener = Callable[[Sequence[FailedMessage]], None]
 
 
 def idempotency_key(source_kind: str, source_id: str, recipient: str, channel: str) -> str:
@@ -189,6 +211,13 @@ class Outbox:
         self._clock = clock
         self.config = config
         self.owner = owner or ClaimOwner.current()
+        self.give_up_after = timedelta(
+            seconds=parse_duration(config.give_up_after, "delivery.give_up_after")
+        )
+        # Jitter spreads the retries of many messages that failed together (an outage).
+        self.jitter: Callable[[], float] = random.random
+        # Called (outside the transaction) with messages that just failed for good.
+        self.failure_listeners: list[FailureListener] = []
         self._listeners: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
         self._progress_listeners: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
 
@@ -364,9 +393,16 @@ class Outbox:
         now = self._clock.now()
         sent = [o.id for o in outcomes if o.kind == "sent"]
         others = [o for o in outcomes if o.kind != "sent"]
+        failed: list[FailedMessage] = []
         # Only rows still claimed by this process: one released meanwhile (lease) and claimed
         # again elsewhere is not ours to record.
         ours = (OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.owner.token)
+        if not others:
+            # The common case (every message accepted), recorded as each is: one statement on
+            # a plain connection, without a session's bookkeeping.
+            with self._db.engine.begin() as connection:
+                connection.execute(_MARK_SENT, {"ids": sent, "owner": self.owner.token, "now": now})
+            return
         with self._db.session() as session:
             if sent:
                 # The common case in one statement: little Python time while the loop waits
@@ -392,6 +428,25 @@ class Outbox:
                     row = rows.get(outcome.id)
                     if row is not None:
                         self._apply(session, row, outcome, now)
+                        if row.status == FAILED and row.source_kind != NOTICE_SOURCE:
+                            failed.append(
+                                FailedMessage(
+                                    row.id,
+                                    row.source_kind,
+                                    row.source_id,
+                                    row.channel,
+                                    row.recipient_name or row.recipient,
+                                    row.address,
+                                    row.subject,
+                                    row.last_error or "",
+                                )
+                            )
+        if failed:
+            for listener in list(self.failure_listeners):
+                try:
+                    listener(failed)
+                except Exception:  # telling is best effort; the failure itself is recorded
+                    log.exception("telling the coordinators about failed messages failed")
 
     def _progressed(self) -> None:
         for event in list(self._progress_listeners):
@@ -409,11 +464,17 @@ class Outbox:
         if outcome.kind == "retry":
             if not outcome.counts:
                 row.attempts = max(row.attempts - 1, 0)
-            if outcome.counts and row.attempts >= self.config.max_attempts:
+            # A mail server's rule: keep trying for a lifetime (delivery.give_up_after) counted
+            # from when the message was queued, however many attempts that takes.
+            age = now - row.created_at
+            cap = self.config.max_attempts
+            if outcome.counts and (age >= self.give_up_after or (cap > 0 and row.attempts >= cap)):
                 row.status = FAILED
-                row.last_error = f"gave up after {row.attempts} attempts: {outcome.reason}"[:2000]
+                row.last_error = (
+                    f"gave up after {row.attempts} attempts in {_span(age)}: {outcome.reason}"
+                )[:2000]
                 return
-            delay = outcome.delay if outcome.delay is not None else self.backoff(row.attempts)
+            delay = outcome.delay if outcome.delay is not None else self.retry_delay(row.attempts)
             row.status = PENDING
             row.next_attempt_at = now + timedelta(seconds=delay)
         elif outcome.kind == "failed":
@@ -441,8 +502,13 @@ class Outbox:
 
     def backoff(self, attempts: int) -> float:
         """Seconds before retry after `attempts` tries: doubling from the base, capped."""
-        base = self.config.backoff_seconds * 2 ** max(attempts - 1, 0)
+        base = self.config.backoff_seconds * 2 ** min(max(attempts - 1, 0), 60)
         return float(min(base, self.config.backoff_max_seconds))
+
+    def retry_delay(self, attempts: int) -> float:
+        """The backoff with up to a fifth added at random, never beyond the cap."""
+        delay = self.backoff(attempts) * (1.0 + 0.2 * self.jitter())
+        return float(min(delay, self.config.backoff_max_seconds))
 
     def release_interrupted(self) -> int:
         """Put rows left in `sending` by a dead process (or past their lease) back to pending."""
@@ -571,6 +637,31 @@ class Outbox:
         return found
 
 
+# Built once (statement construction costs more than the UPDATE itself): the rows with these
+# ids still claimed by `owner` are sent at `now`.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        _OUTBOX.c.status == SENDING,
+        _OUTBOX.c.claimed_by == bindparam("owner"),
+    )
+    .values(
+        status=SENT,
+        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
+        last_error=None,
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
+
+
+def _span(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+
+
 # The columns of a Claimed, in its field order.
 _CLAIMED_COLUMNS = (
     OutboxMessage.id,
@@ -598,11 +689,13 @@ def _source_filter(source: Source | None) -> list[Any]:
 __all__ = [
     "CANCELLED",
     "FAILED",
+    "NOTICE_SOURCE",
     "PENDING",
     "SENDING",
     "SENT",
     "ClaimOwner",
     "Claimed",
+    "FailedMessage",
     "NewMessage",
     "Outbox",
     "Outcome",

@@ -134,9 +134,13 @@ def resolve(
     audience: str | None,
     default_lang: str,
     include_chat_subscribers: bool = True,
+    defects: Mapping[str, str] | None = None,
 ) -> Reach:
     """Recipients among `people` on `channels` (plus chat users subscribed to `audience` on
-    Telegram); everyone left out is in `skipped` with the reason."""
+    Telegram); everyone left out is in `skipped` with the reason. `defects` (person key ->
+    reason, from bot.registry.quality.email_defects) names addresses with an error-level
+    finding: mail to them would bounce, so they are unreachable by e-mail."""
+    defects = defects or {}
     channels = tuple(channels)
     by_person, by_user = chat_links(db)
     # Addresses that bounced stay unreachable until the registry has another one.
@@ -150,12 +154,22 @@ def resolve(
                 skipped.append(Skip(person.key, person.name, channel, UNSUBSCRIBED, "unsubscribed"))
                 continue
             if channel == EMAIL:
-                problem = email_problem(person.email) or held.get((person.email or "").lower())
+                problem = email_problem(person.email)
+                if person.email and (problem is not None or person.key in defects):
+                    problem = f"address defective: {defects.get(person.key) or problem}"
+                if problem is None:
+                    # A permanent bounce puts the address on hold until the registry changes it.
+                    problem = held.get((person.email or "").lower())
                 if problem is None:
                     assert person.email is not None
                     recipients.append(
                         Recipient(
-                            person.key, person.name, EMAIL, person.email, default_lang, person
+                            person.key,
+                            person.name,
+                            EMAIL,
+                            person.email,
+                            person.language or default_lang,
+                            person,
                         )
                     )
                     continue
@@ -169,7 +183,7 @@ def resolve(
                             person.name,
                             TELEGRAM,
                             str(link.chat_id),
-                            link.language or default_lang,
+                            person.language or link.language or default_lang,
                             person,
                         )
                     )

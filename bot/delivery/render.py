@@ -9,12 +9,18 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from bot.config import EmailConfig
-from bot.mail import header_text, mailbox
+from bot.mail import (
+    MAIL_POLICY,
+    UNSET_SENDER,
+    address_header,
+    header_text,
+    list_unsubscribe_header,
+    subject_header,
+)
 
 TELEGRAM_LIMIT = 4096
 
@@ -24,6 +30,20 @@ def telegram_html(title: str | None, lines: Sequence[str]) -> str:
     parts = [f"<b>{html.escape(title, quote=False)}</b>"] if title else []
     parts.extend(html.escape(line, quote=False) for line in lines)
     return "\n".join(parts)
+
+
+def automated_headers(message: EmailMessage, *, bulk: bool = False) -> None:
+    """Mark mail as machine-made: no out-of-office or auto-reply should answer it (RFC 3834
+    Auto-Submitted; Exchange's X-Auto-Response-Suppress), and bulk mail as bulk."""
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    if bulk:
+        message["Precedence"] = "bulk"
+
+
+def message_id(config: EmailConfig) -> str:
+    """A new Message-ID in the domain of email.from_address."""
+    return make_msgid(domain=config.sender_domain)
 
 
 def email_message(
@@ -36,33 +56,33 @@ def email_message(
     now: datetime,
     list_id: str | None = None,
     unsubscribe_url: str | None = None,
-    auto_submitted: bool = False,
+    auto_submitted: bool = True,
+    bulk: bool = False,
     reply_to: str | None = None,
     unsubscribe_mailto: str | None = None,
 ) -> bytes:
-    """A complete plain-text e-mail (RFC 5322 bytes, CRLF line ends).
+    """A complete plain-text e-mail (RFC 5322 bytes, CRLF line ends), sent as these bytes.
 
-    With `unsubscribe_url` it carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058
-    one-click); `auto_submitted` marks machine-made mail such as reminders (RFC 3834).
+    With `unsubscribe_url` it carries List-Unsubscribe (one unencoded line: the https URL and
+    a mailto: to the sender) and List-Unsubscribe-Post (RFC 8058 one-click). Every message is
+    marked as automated; `bulk` (broadcasts) adds Precedence: bulk.
     """
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = mailbox(config.from_name, config.from_address, "from_address")
-    message["To"] = mailbox(to_name, to_address, "recipient address")
-    message["Subject"] = header_text(subject, "subject")
+    message = EmailMessage(policy=MAIL_POLICY)
+    sender = config.from_address or UNSET_SENDER
+    message["From"] = address_header(config.from_name, sender, "from_address")
+    message["To"] = address_header(to_name, to_address, "recipient address")
+    if reply_to:
+        message["Reply-To"] = address_header(None, reply_to, "reply-to address")
+    message["Subject"] = subject_header(subject.strip())
     message["Date"] = format_datetime(now)
-    domain = config.from_address.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id(config)
     if list_id:
         message["List-Id"] = header_text(list_id, "list id")
-    if reply_to:
-        message["Reply-To"] = mailbox(None, reply_to, "inbound.address")
     if unsubscribe_url:
-        links = f"<{header_text(unsubscribe_url, 'unsubscribe URL')}>"
-        if unsubscribe_mailto:
-            links += f", <{header_text(unsubscribe_mailto, 'unsubscribe mailto')}>"
-        message["List-Unsubscribe"] = links
+        mailto = unsubscribe_mailto or f"mailto:{sender}?subject=unsubscribe"
+        message["List-Unsubscribe"] = list_unsubscribe_header(unsubscribe_url, mailto)
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if auto_submitted:
-        message["Auto-Submitted"] = "auto-generated"
+        automated_headers(message, bulk=bulk)
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()

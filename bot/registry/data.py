@@ -6,6 +6,7 @@ import/export and the in-memory snapshot the answer engine searches all use it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -15,6 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 EVENT_KINDS = ("meeting", "deadline", "milestone")
+
+
+# The languages a person's messages can be written in.
+LANGUAGES = ("en", "nb", "nn")
 
 
 class RegistryFileError(ValueError):
@@ -94,11 +99,20 @@ class PersonRec:
     email: str | None = None
     phone: str | None = None
     roles: tuple[RoleRec, ...] = ()
+    # The language mail and chat messages to this person are written in: en, nb or nn
+    # (None: bot.default_language).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
 class AudienceRec:
-    """An audience: municipalities (everyone with a role there) and named people."""
+    """An audience: named people, the holders of `roles`, and its municipalities.
+
+    Without `roles` an audience reaches everyone with a role in its municipalities (a batch
+    of municipalities). With `roles` (the network: its representatives) it reaches the
+    holders of those roles; every contact of its municipalities only when `widen` is set, or
+    a coordinator asks for it (`coordbot broadcast --widen`).
+    """
 
     key: str
     name_en: str
@@ -106,6 +120,8 @@ class AudienceRec:
     aliases: tuple[str, ...] = ()
     municipalities: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    widen: bool = False
 
     def name(self, lang: str) -> str:
         """The audience's name in `lang`."""
@@ -205,16 +221,21 @@ class RegistryData:
         """Events by key."""
         return {e.key: e for e in self.events}
 
-    def audience_members(self, audience_key: str) -> list[PersonRec]:
-        """Everyone an audience reaches: its named people plus everyone with a role in one of
-        its municipalities, each once, in registry order."""
+    def audience_members(self, audience_key: str, widen: bool | None = None) -> list[PersonRec]:
+        """Everyone an audience reaches, each once, in registry order: its named people, the
+        holders of its roles, and (without roles, or when widened: `widen`, else the
+        audience's own setting) everyone with a role in one of its municipalities."""
         audience = self.audience_by_key[audience_key]
-        places = set(audience.municipalities)
+        wide = not audience.roles or (audience.widen if widen is None else widen)
+        places = set(audience.municipalities) if wide else set()
         named = set(audience.people)
+        roles = set(audience.roles)
         return [
             p
             for p in self.people
-            if p.key in named or any(r.municipality in places for r in p.roles if r.municipality)
+            if p.key in named
+            or any(r.role in roles for r in p.roles)
+            or any(r.municipality in places for r in p.roles if r.municipality)
         ]
 
     def holders(
@@ -266,10 +287,34 @@ def _moment(value: Any, zone: ZoneInfo, where: str, problems: list[str]) -> date
     return None
 
 
+# Unicode line separators, C1 controls and invisible format controls (bidi overrides, direction
+# marks, BOM): refused in the registry file like in every other entry.
+_UNSAFE_TEXT = re.compile(
+    r"[\x80-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
+)
+
+
+def _control_problems(value: Any, where: str, problems: list[str]) -> None:
+    if isinstance(value, str):
+        match = _UNSAFE_TEXT.search(value)
+        if match is not None:
+            problems.append(
+                f"{where or 'value'}: contains an invisible or line-breaking control "
+                f"(U+{ord(match.group()):04X}); remove it"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _control_problems(item, f"{where}.{key}" if where else str(key), problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value, 1):
+            _control_problems(item, f"{where}[{i}]", problems)
+
+
 def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
     """Build RegistryData from a parsed TOML document, checking every reference; raises
     RegistryFileError listing all problems (nothing is half-loaded)."""
     problems: list[str] = []
+    _control_problems(doc, "", problems)
     tz_name = str(doc.get("meta", {}).get("timezone", "Europe/Oslo"))
     try:
         zone = ZoneInfo(tz_name)
@@ -329,9 +374,18 @@ def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
             )
             for j, r in enumerate(p.get("roles", []), 1)
         )
+        language = p.get("language")
+        if language is not None and language not in LANGUAGES:
+            problems.append(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+            language = None
         people.append(
             PersonRec(
-                need(p, "key", where), need(p, "name", where), p.get("email"), p.get("phone"), roles
+                need(p, "key", where),
+                need(p, "name", where),
+                p.get("email"),
+                p.get("phone"),
+                roles,
+                language,
             )
         )
     audiences = tuple(
@@ -342,6 +396,8 @@ def parse_registry(doc: dict[str, Any], source: str) -> RegistryData:
             _strings(a.get("aliases")),
             _strings(a.get("municipalities")),
             _strings(a.get("people")),
+            _strings(a.get("roles")),
+            bool(a.get("widen", False)),
         )
         for i, a in enumerate(doc.get("audience", []), 1)
     )

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import Levenshtein
 
+from bot.mail import UNICODE_CONTROLS
 from bot.registry.data import PersonRec, RegistryData
 from bot.textnorm import fold
 
@@ -58,6 +59,8 @@ ROLE_MAILBOX_WORDS = frozenset(
 )
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Controls in stored text; line feed and tab are allowed (descriptions have lines).
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s")
 _LDH_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TOKEN_SPLIT = re.compile(r"[\s.\-_+]+")
@@ -102,10 +105,74 @@ def check_registry(data: RegistryData) -> list[Finding]:
         *_contact_findings(data),
         *_municipality_findings(data),
         *_audience_findings(data),
+        *_text_findings(data),
     ]
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
     # A stable sort keeps registry order within one severity and code.
     return sorted(findings, key=lambda f: (rank[f.severity], f.code))
+
+
+def email_defects(data: RegistryData) -> dict[str, str]:
+    """Person key -> why their address will not work, for every error-level address finding:
+    mail to them is reported as unreachable ("address defective: ...") instead of sent."""
+    defects: dict[str, str] = {}
+    for finding in check_registry(data):
+        error = finding.severity == "error" and finding.subject_kind == "person"
+        if error and finding.field == "email":
+            defects.setdefault(finding.subject_key, finding.message)
+    return defects
+
+
+def text_control_problem(value: str) -> str | None:
+    """Why a stored text is unsafe (a Unicode line separator, a bidi or other invisible
+    format control, a control character), or None."""
+    match = UNICODE_CONTROLS.search(value) or _TEXT_CONTROL.search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if char in "\x85\u2028\u2029":
+        kind = "a Unicode line separator"
+    elif char < " " or "\x7f" <= char <= "\x9f":
+        kind = "a control character"
+    else:
+        kind = "an invisible format control"
+    return f"contains {kind} (U+{ord(char):04X})"
+
+
+def _text_findings(data: RegistryData) -> Iterator[Finding]:
+    """Stored texts with line or format controls (imported before they were refused)."""
+
+    def check(kind: str, key: str, name: str, field: str, value: str | None) -> Iterator[Finding]:
+        problem = text_control_problem(value or "")
+        if problem:
+            yield Finding(
+                "error",
+                "text-control",
+                kind,
+                key,
+                name,
+                f"{field} {problem}: it breaks mail headers and calendars, or hides what the "
+                "text says; retype it",
+                f"{kind} {key}",
+                field,
+                value,
+            )
+
+    for person in data.people:
+        yield from check("person", person.key, person.name, "name", person.name)
+        yield from check("person", person.key, person.name, "email", person.email)
+    for place in data.municipalities:
+        yield from check("municipality", place.key, place.name, "name", place.name)
+    for org in data.organisations:
+        yield from check("organisation", org.key, org.name, "name", org.name)
+    for audience in data.audiences:
+        for field in ("name_en", "name_nb"):
+            yield from check(
+                "audience", audience.key, audience.name_en, field, getattr(audience, field)
+            )
+    for ev in data.events:
+        for field in ("title_en", "title_nb", "location", "description_en", "description_nb"):
+            yield from check("event", ev.key, ev.title_en, field, getattr(ev, field))
 
 
 def count_by_severity(findings: list[Finding]) -> dict[Severity, int]:
@@ -256,12 +323,21 @@ def _domain_mismatch(data: RegistryData, person: PersonRec, domain: str) -> Iter
         return
     closest = min(expected, key=lambda d: Levenshtein.distance(d, domain))
     place = expected[closest]
-    hint = f"; did you mean {closest!r}?" if _near_miss(domain, closest) else ""
+    if _near_miss(domain, closest):
+        # A slip of the keyboard in the domain (karoy for karmoy): mail there bounces.
+        yield _person_finding(
+            person,
+            "error",
+            "email-domain-mismatch",
+            f"address domain {domain!r} is not {place.name}'s domain {closest!r}; did you "
+            f"mean {closest!r}? A misspelt domain: mail there will bounce",
+        )
+        return
     yield _person_finding(
         person,
         "warning",
         "email-domain-mismatch",
-        f"address domain {domain!r} is not {place.name}'s domain {closest!r}{hint}",
+        f"address domain {domain!r} is not {place.name}'s domain {closest!r}",
     )
 
 

@@ -87,7 +87,7 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
     session.flush()
     people: dict[str, Person] = {}
     for p in data.people:
-        person = Person(key=p.key, name=p.name, email=p.email, phone=p.phone)
+        person = Person(key=p.key, name=p.name, email=p.email, phone=p.phone, language=p.language)
         person.roles = [
             Role(
                 role_key=r.role,
@@ -104,7 +104,12 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
     audiences: dict[str, Audience] = {}
     for a in data.audiences:
         audience = Audience(
-            key=a.key, name_en=a.name_en, name_nb=a.name_nb, aliases=list(a.aliases)
+            key=a.key,
+            name_en=a.name_en,
+            name_nb=a.name_nb,
+            aliases=list(a.aliases),
+            roles=list(a.roles),
+            widen=a.widen,
         )
         session.add(audience)
         session.flush()
@@ -245,7 +250,7 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
             )
             for r in p.roles
         )
-        people.append(PersonRec(p.key, p.name, p.email, p.phone, roles))
+        people.append(PersonRec(p.key, p.name, p.email, p.phone, roles, p.language))
     members: dict[int, tuple[list[str], list[str]]] = {}
     for mem in session.scalars(select(AudienceMember).order_by(AudienceMember.id)):
         places, persons = members.setdefault(mem.audience_id, ([], []))
@@ -260,7 +265,14 @@ def read_registry(session: Session, timezone: str = "Europe/Oslo") -> RegistryDa
         places, persons = members.get(a.id, ([], []))
         audiences.append(
             AudienceRec(
-                a.key, a.name_en, a.name_nb, tuple(a.aliases or ()), tuple(places), tuple(persons)
+                a.key,
+                a.name_en,
+                a.name_nb,
+                tuple(a.aliases or ()),
+                tuple(places),
+                tuple(persons),
+                tuple(a.roles or ()),
+                bool(a.widen),
             )
         )
     event_audiences: dict[int, list[str]] = {}

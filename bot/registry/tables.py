@@ -69,6 +69,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
     roles: Mapped[list[Role]] = relationship(
         back_populates="person", cascade="all, delete-orphan", order_by="Role.id"
     )
@@ -97,6 +98,10 @@ class Audience(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     name_nb: Mapped[str] = mapped_column(String(200))
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Role keys whose holders the audience reaches, and whether it reaches every contact of
+    # its municipalities as well (bot.registry.data.AudienceRec).
+    roles: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    widen: Mapped[bool | None] = mapped_column(Boolean, default=False)
 
 
 class AudienceMember(Base):

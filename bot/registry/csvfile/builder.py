@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.registry.csvfile.layout import RECORD_FIELDS, CsvProblem
 from bot.registry.data import (
     EVENT_KINDS,
+    LANGUAGES,
     AudienceRec,
     EventRec,
     MunicipalityRec,
@@ -66,8 +67,16 @@ class Builder:
                 self.organisations.append((row, self._organisation(row)))
             case "person":
                 # The address is kept exactly as written: a malformed one is a quality finding.
+                language = row.text("language")
+                if language is not None and language not in LANGUAGES:
+                    row.problem("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+                    language = None
                 person = PersonRec(
-                    row.key(), row.text("name", True) or "", row.text("email"), row.text("phone")
+                    row.key(),
+                    row.text("name", True) or "",
+                    row.text("email"),
+                    row.text("phone"),
+                    language=language,
                 )
                 self.people.append((row, person))
             case "role":
@@ -129,6 +138,8 @@ class Builder:
             row.items("aliases"),
             row.items("municipalities", unique=True),
             row.items("people", unique=True),
+            row.items("roles", unique=True),
+            row.boolean("widen"),
         )
 
     def _event(self, row: Row) -> EventRec | None:

@@ -89,7 +89,9 @@ def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
             seat_names=o.seat_names,
         )
     for p in data.people:
-        yield row("person", key=p.key, name=p.name, email=p.email, phone=p.phone)
+        yield row(
+            "person", key=p.key, name=p.name, email=p.email, phone=p.phone, language=p.language
+        )
         for role in p.roles:
             yield row(
                 "role",
@@ -109,6 +111,8 @@ def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
             aliases=a.aliases,
             municipalities=a.municipalities,
             people=a.people,
+            roles=a.roles,
+            widen=a.widen or None,
         )
     for e in data.events:
         yield row(

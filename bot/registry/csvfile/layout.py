@@ -44,6 +44,9 @@ COLUMNS = (
     "sequence",
     "cancelled",
     "source",
+    "language",
+    "roles",
+    "widen",
 )
 
 # record kind -> (required columns, optional columns)
@@ -51,9 +54,12 @@ RECORD_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "role_type": (("key", "name_en", "name_nb"), ("terms",)),
     "municipality": (("key", "name"), ("aliases", "email_domain", "batch")),
     "organisation": (("key", "name"), ("name_en", "aliases", "municipality", "url", "seat_names")),
-    "person": (("key", "name"), ("email", "phone")),
+    "person": (("key", "name"), ("email", "phone", "language")),
     "role": (("person", "role"), ("municipality", "organisation", "title", "source")),
-    "audience": (("key", "name_en", "name_nb"), ("aliases", "municipalities", "people")),
+    "audience": (
+        ("key", "name_en", "name_nb"),
+        ("aliases", "municipalities", "people", "roles", "widen"),
+    ),
     "event": (
         ("key", "kind", "title_en", "title_nb", "start"),
         (

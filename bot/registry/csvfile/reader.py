@@ -20,8 +20,10 @@ from bot.registry.csvfile.layout import (
     RegistryCsvError,
 )
 from bot.registry.data import RegistryData, reference_problems
+from bot.registry.quality import text_control_problem
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# (Unicode line separators and format controls: bot.registry.quality.text_control_problem.)
 _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0", ""}
 
@@ -154,6 +156,10 @@ class Row:
         pattern = _MULTILINE_CONTROL if field in MULTILINE_COLUMNS else _CONTROL
         if pattern.search(value):
             self.problem(field, "line breaks and control characters are not allowed here")
+        else:
+            problem = text_control_problem(value)
+            if problem is not None:
+                self.problem(field, f"{problem}, which is not allowed in the registry")
         return value
 
     def key(self, field: str = "key") -> str:

@@ -57,7 +57,11 @@ _TIMES = re.compile(
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 # Unicode bidirectional overrides and isolates: they make text read differently than stored.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Bidi overrides and isolates, the invisible direction marks and the byte-order mark: they
+# make a name or place display as something other than what it is.
+_BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\ufeff"
+)
 
 
 class EditError(ValueError):
