@@ -30,6 +30,8 @@ from bot.services import Services
 from bot.subscriptions import Subscriptions, add_unsubscribe_routes
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 @pytest.fixture
 def smtp(smtp_server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch) -> SmtpTestServer:

@@ -18,6 +18,8 @@ from bot.services import Services, build_services
 from tests.calendar_checks import check_imip, parse_both
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 SENDER = "coordbot@u4ssc-norge.example.org"
 STEERING = {"sg.office@oier.pro", "kristian.mjoen@trondheim.kommune.no"}
 

@@ -10,6 +10,8 @@ import signal
 from collections import Counter
 from dataclasses import replace
 
+import pytest
+
 from bot.access import ChatUser
 from bot.clock import SystemClock
 from bot.config import Config
@@ -20,6 +22,8 @@ from bot.services import build_services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
 from tests.coordbot_process import start_coordbot
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 MEMBERS = 500
 CHAT_BASE = 700_000

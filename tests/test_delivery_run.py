@@ -8,12 +8,16 @@ import asyncio
 import os
 from collections.abc import Callable
 
+import pytest
+
 from bot import access
 from bot.config import Config
 from bot.services import build_services
 from tests.botapi_standin import BotApiStandIn
 from tests.coordbot_process import start_coordbot, stop_with_sigterm
 from tests.smtp_server import SmtpTestServer
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 GEIR = 5001  # Asker's data contact, linked on Telegram
 

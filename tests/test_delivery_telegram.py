@@ -21,6 +21,8 @@ from bot.services import Services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 SOURCE = ("broadcast", "7")
 
 

@@ -6,11 +6,15 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from bot.access import ChatUser
 from bot.clock import FixedClock
 from bot.delivery.models import OutboxMessage
 from bot.delivery.outbox import ClaimOwner, NewMessage, Outbox, Outcome, idempotency_key
 from bot.services import Services
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 def _message(recipient: str, source_id: str = "1", channel: str = "telegram") -> NewMessage:

@@ -51,11 +51,13 @@ def seed_findings(services: Services) -> list[Finding]:
     return check_registry(services.registry.snapshot())
 
 
+@pytest.mark.db
 def test_every_newsletter_defect_is_found_with_its_place(seed_findings: list[Finding]) -> None:
     found = {(f.severity, f.code, f.subject_key, f.where) for f in seed_findings}
     assert found == SEED_DEFECTS
 
 
+@pytest.mark.db
 def test_findings_say_what_is_wrong(seed_findings: list[Finding]) -> None:
     by = {(f.code, f.subject_key): f for f in seed_findings}
     molde = by["email-whitespace", "randi-myhre"]
@@ -73,6 +75,7 @@ def test_findings_say_what_is_wrong(seed_findings: list[Finding]) -> None:
     assert by["missing-data-contact", "narvik"].subject_name == "Narvik"
 
 
+@pytest.mark.db
 def test_errors_come_first_then_warnings_then_info(seed_findings: list[Finding]) -> None:
     order = [f.severity for f in seed_findings]
     assert order == sorted(order, key=["error", "warning", "info"].index)
@@ -184,6 +187,7 @@ def test_any_name_and_address_is_reported_never_crashes(name: str, email: str | 
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_check_prints_a_grouped_report_and_exits_0(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -198,6 +202,7 @@ def test_check_prints_a_grouped_report_and_exits_0(
     assert lines[-1] == "Summary: 2 errors, 11 warnings, 1 info (14 findings)"
 
 
+@pytest.mark.db
 def test_check_json_is_a_list_of_finding_objects(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -224,6 +229,7 @@ def test_help_documents_the_exit_status(capsys: pytest.CaptureFixture[str]) -> N
     assert "0 when the report was produced" in " ".join(capsys.readouterr().out.split())
 
 
+@pytest.mark.db
 def test_check_exits_2_when_the_registry_cannot_be_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -236,6 +242,7 @@ def test_check_exits_2_when_the_registry_cannot_be_read(
     assert captured.out == ""
 
 
+@pytest.mark.db
 def test_loading_keeps_the_defects_as_printed(services: Services) -> None:
     data = services.registry.snapshot()
     assert data.person_by_key["bjorn-andersen"].email == "ban03@karoy.kommune.no"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.services import Services
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 def test_all_twelve_municipalities_are_seeded(services: Services) -> None:

@@ -19,6 +19,8 @@ from schedules.plan import due_now, plan_reminders
 from schedules.rules import parse_lead, rules_from_config
 from schedules.scheduler import ReminderScheduler
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 OSLO = ZoneInfo("Europe/Oslo")
 
 

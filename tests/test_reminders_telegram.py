@@ -20,6 +20,8 @@ from schedules.scheduler import ReminderScheduler
 from tests.botapi_standin import BotApiStandIn, callback_update
 from tests.chat_fakes import COORDINATOR, USER
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.answering.model import Answer
 from bot.chat import ChatService
 from bot.services import Services
@@ -16,6 +18,8 @@ from tests.chat_fakes import (
     texts,
     visible,
 )
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 # The fixtures api, tg_env, tg_services, engine and bot.
 pytest_plugins = ("tests.chat_fixtures",)

@@ -16,6 +16,8 @@ from bot.services import Services, build_services
 from bot.web import CalendarServer
 from tests.calendar_checks import parse_both
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aE"
 
 
