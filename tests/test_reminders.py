@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +15,12 @@ from bot.config import Config, ConfigError, RemindersConfig
 from bot.registry.data import RegistryData
 from bot.registry.marks import MarkError, mark_done, resolve_target, unmark_done
 from bot.services import Services, build_services
+from bot.subscriptions import Subscriptions
 from schedules.fire import cancel_stale_reminders, current_plan, enqueue_due_reminders
 from schedules.plan import due_now, plan_reminders
 from schedules.rules import parse_lead, rules_from_config
 from schedules.scheduler import ReminderScheduler
+from tests.mail_checks import UNSUBSCRIBE_HEADER, raw_header
 
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
@@ -114,12 +117,32 @@ def test_a_fired_reminder_is_queued_once(services: Services, clock: FixedClock) 
     assert skipped[("Geir Graff", "telegram")] == "not linked to a Telegram chat"
     mail = by_name["Geir Graff"].body.decode()
     assert "Subject: Reminder: Deadline: all KPI data collected (2020-01-31)" in mail
-    assert "Auto-Submitted: auto-generated" in mail and "List-Unsubscribe-Post" in mail
+    raw = by_name["Geir Graff"].body
+    assert raw_header(raw, "Auto-Submitted") == b"auto-generated"
+    assert raw_header(raw, "List-Unsubscribe-Post") == b"List-Unsubscribe=One-Click"
 
     clock.advance(timedelta(minutes=3))
     again = [f for f in enqueue_due_reminders(services) if f.reminder.event.key == "data-deadline"]
     assert again[0].added == 0
     assert len(services.outbox.rows(("reminder", fired[0].reminder.source_id))) == len(rows)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 11: List-Unsubscribe is written as RFC 2047 encoded words"
+)
+def test_reminder_list_unsubscribe_is_a_plain_url_as_queued(
+    services: Services, clock: FixedClock
+) -> None:
+    clock.set(at("2020-01-17"))
+    fired = [f for f in enqueue_due_reminders(services) if f.reminder.event.key == "data-deadline"]
+    rows = services.outbox.rows(("reminder", fired[0].reminder.source_id))
+    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    assert rows
+    for row in rows:
+        match = UNSUBSCRIBE_HEADER.fullmatch(raw_header(row.body, "List-Unsubscribe"))
+        assert match is not None, raw_header(row.body, "List-Unsubscribe")
+        token = parse_qs(urlsplit(match.group(1).decode()).query)["token"][0]
+        assert subscriptions.read_token(token).subscriber == row.recipient
 
 
 def test_catch_up_after_downtime_sends_the_latest_missed_reminder_late(
