@@ -73,9 +73,21 @@ async def test_who_and_when_pass_the_query_to_the_engine(
     [usage] = texts(await exchange(api, message_update(USER, "/who")))
     assert "Tell me who you are looking for" in usage
     assert engine.asked == []
-    await exchange(api, message_update(USER, "/who data contact Bodø"))
-    await exchange(api, message_update(USER, "/when styringsgruppemøtet", language_code="nb"))
-    await exchange(api, message_update(USER, "/who is the programme leader?"))
+    replies = []
+    for update in (
+        message_update(USER, "/who data contact Bodø"),
+        message_update(USER, "/when styringsgruppemøtet", language_code="nb"),
+        message_update(USER, "/who is the programme leader?"),
+    ):
+        [call] = await exchange(api, update)
+        assert int(call.params["chat_id"]) == USER
+        replies.append(visible(call.params["text"]))
+    # What the user reads is the engine's answer to the question the command made.
+    assert replies == [
+        "answer to who is data contact Bodø",
+        "answer to når er styringsgruppemøtet",
+        "answer to who is the programme leader?",
+    ]
     assert [q for q, _ in engine.asked] == [
         "who is data contact Bodø",
         "når er styringsgruppemøtet",
@@ -86,9 +98,27 @@ async def test_who_and_when_pass_the_query_to_the_engine(
 async def test_next_asks_the_engine_what_is_next(
     api: BotApiStandIn, bot: TelegramChat, engine: ScriptedEngine
 ) -> None:
-    await exchange(api, message_update(USER, "/next"))
-    await exchange(api, message_update(USER, "/next", language_code="nb"))
+    [en] = texts(await exchange(api, message_update(USER, "/next")))
+    [nb] = texts(await exchange(api, message_update(USER, "/next", language_code="nb")))
     assert engine.asked == [("what is next?", None), ("hva skjer nå?", None)]
+    assert (en, nb) == ("answer to what is next?", "answer to hva skjer nå?")
+
+
+async def test_who_when_and_next_answer_from_the_registry(
+    api: BotApiStandIn, tg_services: Services
+) -> None:
+    """The same commands with the real answer engine: the reply names what the registry says."""
+    async with running_telegram(tg_services):
+        [who] = texts(await exchange(api, message_update(USER, "/who data contact Bodø")))
+        assert "Vesa Heikki Jäntti" in who and "vesa.heikki.jantti@bodo.kommune.no" in who
+        [when] = texts(
+            await exchange(
+                api, message_update(USER, "/when styringsgruppemøtet", language_code="nb")
+            )
+        )
+        assert "24. april 2020" in when and "Ålesund" in when
+        [upcoming] = texts(await exchange(api, message_update(USER, "/next")))
+        assert "31 January 2020" in upcoming and "Deadline: all KPI data collected" in upcoming
 
 
 async def test_free_text_in_private_is_a_question_and_everything_is_escaped(
