@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
@@ -178,10 +178,40 @@ def test_plain_addresses_pass(address: str) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(max_size=30), email=st.one_of(st.none(), st.text(max_size=40)))
+@example(name="Randi Myhre", email="randi. myhre@tromso.kommune.no")
+@example(name="x", email="a@@tromso.kommune.no")
+@example(name="x", email="no-at-sign.tromso.kommune.no")
+@example(name="x", email="a@tromso.kommune.no\r\nBcc: b@example.org")
+@example(name="x", email="geir@asker.kommune.n0")
+@example(name="x", email="")
 def test_any_name_and_address_is_reported_never_crashes(name: str, email: str | None) -> None:
     data = registry(contact("p", name or "x", email))
-    for finding in check_registry(data):
+    findings = check_registry(data)
+    for finding in findings:
         assert finding.code and finding.where and finding.message
+    # A defective address is always reported, as an error on the person, saying what it is.
+    problem = address_syntax_problem(email) if email else None
+    errors = {(f.code, f.subject_key) for f in findings if f.severity == "error"}
+    if problem is not None:
+        assert (problem[0], "p") in errors, (email, findings)
+    else:
+        assert not {code for code, key in errors if code.startswith("email-")} - {
+            "email-domain-typo"
+        }, findings
+
+
+@pytest.mark.parametrize(
+    ("email", "code"),
+    [
+        ("randi. myhre@tromso.kommune.no", "email-whitespace"),
+        ("a@@tromso.kommune.no", "email-syntax"),
+        ("a@tromso.kommune.no\nBcc: b@example.org", "email-syntax"),
+    ],
+)
+def test_a_bad_address_yields_an_error_finding(email: str, code: str) -> None:
+    [finding] = [f for f in check_registry(registry(contact("p", "Pia", email))) if f.code == code]
+    assert finding.severity == "error" and finding.subject_key == "p"
+    assert repr(email) in finding.message
 
 
 # --- the command ---------------------------------------------------------------------------
