@@ -12,6 +12,7 @@ import pytest
 
 from bot import access
 from bot.config import Config
+from bot.delivery.models import OutboxMessage
 from bot.services import build_services
 from tests.botapi_standin import BotApiStandIn
 from tests.coordbot_process import start_coordbot, stop_with_sigterm
@@ -42,6 +43,22 @@ async def _run_until(
     return log
 
 
+def _reminders_settled(config: Config) -> bool:
+    """True once reminder rows exist and every one is in a final state, as the database says."""
+    services = build_services(config)
+    try:
+        with services.db.session() as session:
+            statuses = [
+                status
+                for (status,) in session.query(OutboxMessage.status).filter_by(
+                    source_kind="reminder"
+                )
+            ]
+    finally:
+        services.close()
+    return bool(statuses) and not {"pending", "sending"} & set(statuses)
+
+
 async def test_a_reminder_goes_out_at_its_time_once(
     config: Config, smtp_server: SmtpTestServer
 ) -> None:
@@ -68,9 +85,9 @@ async def test_a_reminder_goes_out_at_its_time_once(
             "COORDBOT_EMAIL_SECURITY": "none",
             "COORDBOT_EMAIL_FROM_ADDRESS": "coordbot@u4ssc-norge.example.org",
         }
-        log = await _run_until(
-            env, api, lambda: api.sent_texts(GEIR) and len(smtp_server.messages) >= 9
-        )
+        # Run until the outbox has settled every reminder row (none pending or in flight), not
+        # merely until nine mails arrived: a duplicate sent after the ninth would show.
+        log = await _run_until(env, api, lambda: _reminders_settled(config))
         [reminder] = api.sent_texts(GEIR)
         assert reminder.startswith("<b>⏰ Reminder (14 days before)</b>")
         assert "Not yet reported done: Asker" in reminder
