@@ -1,6 +1,10 @@
 """A crash loses nothing: `coordbot broadcast` to 500 Telegram recipients is killed with
 SIGKILL midway; delivery restarted (as `coordbot run` does) leaves every recipient with the
-message, and only messages that were in flight at the kill may arrive twice."""
+message, and only messages that were in flight at the kill may arrive twice.
+
+The kill lands at a known point, not at a moment raced for: the Bot API stand-in answers 150
+sendMessage calls and holds the next ones unanswered, and the process is killed while they wait.
+Telegram then "delivers" the held ones, so they are exactly the messages that arrive twice."""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from tests.coordbot_process import start_coordbot
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 MEMBERS = 500
+CONCURRENCY = 8  # sends in flight at once
+ANSWERED = 150  # sendMessage calls answered before the stand-in holds the rest
 CHAT_BASE = 700_000
 
 
@@ -56,6 +62,15 @@ def _crowd(config: Config) -> None:
         services.close()
 
 
+def _count_sent(config: Config) -> int:
+    services = build_services(config, SystemClock())
+    try:
+        with services.db.session() as session:
+            return session.query(OutboxMessage).filter_by(status="sent").count()
+    finally:
+        services.close()
+
+
 async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -> None:
     _crowd(config)
     async with BotApiStandIn() as api:
@@ -64,6 +79,7 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
             "COORDBOT_TELEGRAM_TOKEN": api.token,
             "COORDBOT_TELEGRAM_API_BASE_URL": api.base_url,
             "COORDBOT_DELIVERY_TELEGRAM_PER_SECOND": "150",
+            "COORDBOT_DELIVERY_TELEGRAM_CONCURRENCY": str(CONCURRENCY),
         }
         proc = await start_coordbot(
             "broadcast",
@@ -75,14 +91,25 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
             "Hello, crowd",
             env=env,
         )
+        api.hold("sendMessage", after=ANSWERED)
         try:
-            await api.wait_for_calls("sendMessage", 150, timeout=120)
+            # Every sending place is taken by a held call, so nothing more can go out, and the
+            # answered ones are recorded as sent: the kill lands exactly between the two.
+            await api.wait_until(lambda: len(api.held) == CONCURRENCY, timeout=120)
+            async with asyncio.timeout(60):
+                while _count_sent(config) < ANSWERED:
+                    await asyncio.sleep(0.05)  # waiting on the other process's database write
         finally:
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
         assert proc.returncode == -signal.SIGKILL
+        assert len(api.calls_to("sendMessage")) == ANSWERED  # killed exactly there
+        # Telegram got the held messages before the sender died: they reach their chats.
+        held = {int(c.params["chat_id"]) for c in api.held}
+        assert len(held) == CONCURRENCY
+        api.release()
+        await api.wait_for_calls("sendMessage", ANSWERED + len(held), timeout=10)
         delivered_before = len(api.calls_to("sendMessage"))
-        assert delivered_before < MEMBERS  # killed midway
 
         services = build_services(
             replace(
@@ -124,7 +151,10 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
         per_chat = Counter(int(c.params["chat_id"]) for c in api.calls_to("sendMessage"))
         assert set(per_chat) == {CHAT_BASE + n for n in range(MEMBERS)}
         twice = {chat for chat, n in per_chat.items() if n > 1}
-        assert twice <= in_flight
+        # The held messages were in flight (claimed, outcome unknown) at the kill; they and
+        # only they arrive twice: every one answered before the kill was recorded as sent.
+        assert held <= in_flight
+        assert twice == held
         assert max(per_chat.values()) <= 2
         print(
             f"\nkill -9 after {delivered_before} deliveries: {statuses['sent']} recorded sent, "

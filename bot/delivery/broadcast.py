@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.delivery.models import EMAIL, TELEGRAM, BroadcastRecord
 from bot.delivery.outbox import NewMessage, Outbox, Progress, Source
 from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient, Skip, resolve
-from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
+from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html, utf16_len
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.mail import HeaderValueError, header_text
 from bot.registry.data import AudienceRec
@@ -103,6 +103,12 @@ def check_request(
     if len(body) > cfg.max_text_chars:
         raise BroadcastRefused(
             f"the message text has {len(body)} characters; the limit is {cfg.max_text_chars}"
+        )
+    if TELEGRAM in chosen and utf16_len(body) > cfg.max_text_chars:
+        # Telegram counts UTF-16 units: an emoji (or any sign beyond U+FFFF) counts twice.
+        raise BroadcastRefused(
+            f"the message text counts {utf16_len(body)} characters on Telegram (emoji count "
+            f"twice); the limit is {cfg.max_text_chars}"
         )
     title = (subject or "").strip() if subject is not None else ""
     if subject is not None:
@@ -243,7 +249,8 @@ def _render(
             _TG_UNSUBSCRIBE[lang].format(key=audience.key),
         ]
         body = telegram_html(request.subject, [request.text, *footer])
-        if len(body) > TELEGRAM_LIMIT:
+        # What Telegram counts is the text once parsed (escapes are one character each).
+        if utf16_len("\n".join([request.subject or "", request.text, *footer])) > TELEGRAM_LIMIT:
             raise HeaderValueError("the message is too long for Telegram once escaped")
         options = {"parse_mode": "HTML"}
         subject = request.subject
