@@ -286,3 +286,27 @@ async def test_stickers_photos_and_edits_get_a_sensible_reply(
     api.push_update(message_update(USER, extra={"photo": photo}, chat_id=-9, chat_type="group"))
     await exchange(api, message_update(USER, "/help"))
     assert api.sent_texts(-9) == []
+
+
+async def test_a_long_answer_is_split_into_messages_telegram_takes(
+    api: BotApiStandIn, tg_services: Services
+) -> None:
+    """An answer of 6,000 emoji and escaped signs (12,000+ UTF-16 units once parsed): the
+    stand-in refuses any message over 4,096 units or with HTML it cannot parse, so every
+    piece arriving means every piece fits."""
+    long_text = " ".join(["🎉" * 50 + " <&> " + "å" * 20] * 80)
+    engine = ScriptedEngine(lambda q, lang: Answer("answer", "en", long_text))
+    tg_services.answers = engine  # type: ignore[assignment]
+    async with running_telegram(tg_services):
+        before = len(api.calls_to("sendMessage"))
+        api.push_update(message_update(USER, "tell me everything"))
+        await api.wait_until(
+            lambda: (
+                "".join(texts(api.calls_to("sendMessage")[before:])).count("🎉") == 4000
+                or bool(api.refusals)
+            )
+        )
+        pieces = texts(api.calls_to("sendMessage")[before:])
+    assert api.refusals == []
+    assert len(pieces) >= 3
+    assert " ".join(p.strip() for p in pieces).split() == long_text.split()
