@@ -49,9 +49,14 @@ def source_of(broadcast_id: int) -> Source:
 
 
 def parse_channels(text: str | Sequence[str]) -> tuple[str, ...]:
-    """ "telegram,email" -> ("telegram", "email"); refuses unknown or empty lists."""
+    """ "telegram,email" (or "both") -> ("telegram", "email"); refuses unknown or empty lists."""
     items = text.split(",") if isinstance(text, str) else list(text)
-    channels = tuple(dict.fromkeys(c.strip().lower() for c in items if c.strip()))
+    # "both" (what the refusal below offers) stands for the two channels.
+    names = (c.strip().lower() for c in items if c.strip())
+    expanded = [
+        part for name in names for part in ((TELEGRAM, EMAIL) if name == "both" else (name,))
+    ]
+    channels = tuple(dict.fromkeys(expanded))
     unknown = [c for c in channels if c not in (TELEGRAM, EMAIL)]
     if unknown or not channels:
         raise BroadcastRefused(
