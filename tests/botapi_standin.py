@@ -169,6 +169,9 @@ class BotApiStandIn:
         self.calls: list[RecordedCall] = []
         self.faults: list[Fault] = []
         self.blocked_chats: set[int] = set()
+        # Groups that became supergroups: old chat id -> new one (Telegram answers a send to
+        # the old id with 400 and parameters.migrate_to_chat_id).
+        self.migrated_chats: dict[int, int] = {}
         self.flood_violations = 0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -320,14 +323,19 @@ class BotApiStandIn:
         return params, files
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
         method = request.match_info["method"].lower()
         params, files = await self._params(request)
         call = RecordedCall(method, params, self.clock(), files=files)
-        response = self._fault_for(call) or self._refusal(call) or self._flood_check(call)
-        if response is not None and response.status == 400:
-            self.refusals.append(call)
+        # A token revoked meanwhile (test: set `api.token`) is refused like any wrong one.
+        response = (
+            _error(401, "Unauthorized") if request.match_info["token"] != self.token else None
+        )
+        response = response or self._fault_for(call)
+        if response is None:
+            response = self._refusal(call)
+            if response is not None:
+                self.refusals.append(call)
+        response = response or self._flood_check(call)
         if response is None:
             await self._held_back(call)
             if method == "getupdates":
@@ -345,6 +353,12 @@ class BotApiStandIn:
         chat = call.params.get("chat_id")
         if call.method in SEND_METHODS and chat is not None and int(chat) in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if call.method in SEND_METHODS and chat is not None and int(chat) in self.migrated_chats:
+            return _error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated_chats[int(chat)],
+            )
         for fault in self.faults:
             if fault.method not in (None, call.method):
                 continue
@@ -483,10 +497,21 @@ def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+def _error(
+    status: int,
+    description: str,
+    retry_after: int | None = None,
+    *,
+    migrate_to_chat_id: int | None = None,
+) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    parameters: dict[str, int] = {}
     if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+        parameters["retry_after"] = retry_after
+    if migrate_to_chat_id is not None:
+        parameters["migrate_to_chat_id"] = migrate_to_chat_id
+    if parameters:
+        body["parameters"] = parameters
     return web.json_response(body, status=status)
 
 
