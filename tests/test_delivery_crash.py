@@ -16,16 +16,15 @@ from dataclasses import replace
 
 import pytest
 
-from bot.access import ChatUser
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.delivery.component import DeliveryComponent
 from bot.delivery.models import OutboxMessage
-from bot.registry.data import AudienceRec, PersonRec
 from bot.services import build_services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
 from tests.coordbot_process import start_coordbot
+from tests.crowd import add_crowd
 
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
@@ -33,33 +32,6 @@ MEMBERS = 500
 CONCURRENCY = 8  # sends in flight at once
 ANSWERED = 150  # sendMessage calls answered before the stand-in holds the rest
 CHAT_BASE = 700_000
-
-
-def _crowd(config: Config) -> None:
-    """500 registry people in the audience "crowd", each linked to a Telegram chat."""
-    services = build_services(config, SystemClock())
-    try:
-        data = services.registry.snapshot()
-        people = tuple(PersonRec(f"member-{n}", f"Member {n}") for n in range(MEMBERS))
-        crowd = AudienceRec("crowd", "Crowd", "Folk", people=tuple(p.key for p in people))
-        services.registry.replace(
-            replace(data, people=(*data.people, *people), audiences=(*data.audiences, crowd))
-        )
-        now = services.clock.now()
-        with services.db.session() as session:
-            session.add_all(
-                ChatUser(
-                    telegram_user_id=CHAT_BASE + n,
-                    chat_id=CHAT_BASE + n,
-                    display_name=f"Member {n}",
-                    person_key=f"member-{n}",
-                    created_at=now,
-                    last_seen_at=now,
-                )
-                for n in range(MEMBERS)
-            )
-    finally:
-        services.close()
 
 
 def _count_sent(config: Config) -> int:
@@ -72,7 +44,7 @@ def _count_sent(config: Config) -> int:
 
 
 async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -> None:
-    _crowd(config)
+    add_crowd(config, MEMBERS, CHAT_BASE)
     async with BotApiStandIn() as api:
         env = {
             **os.environ,
