@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean setup
+.PHONY: run test test-sqlite test-postgres lint bench clean setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ run: $(STAMP)
 # Every test marked `db` (the ones that touch the database; an unmarked one that does fails)
 # runs a second time on a throwaway PostgreSQL cluster (skipped with a note where no PostgreSQL
 # server is installed; CI installs one and sets CI=1, which makes a missing server an error).
-test: $(STAMP)
-	$(BIN)/python -m pytest
-	COORDBOT_TEST_POSTGRES=1 $(BIN)/python -m pytest -m db
+# The two passes share nothing (own temporary folders, own databases): `make -j2 -O test` runs
+# them side by side, as CI does.
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest --basetemp=$(VENV)/pytest-sqlite
+
+test-postgres: $(STAMP)
+	COORDBOT_TEST_POSTGRES=1 $(BIN)/python -m pytest -m db --basetemp=$(VENV)/pytest-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
