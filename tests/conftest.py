@@ -87,7 +87,8 @@ def _isolated_env(
     marked = request.node.get_closest_marker("db") is not None
     cluster = request.getfixturevalue("_postgres_if_asked") if marked else None
     if cluster is not None:
-        url = cluster.create_database(f"t{next(_database_numbers)}", _SCHEMA_TEMPLATE)
+        database = f"t{next(_database_numbers)}"
+        url = cluster.create_database(database, _SCHEMA_TEMPLATE)
     else:
         url = f"sqlite:///{tmp_path / SQLITE_FILE}"
     monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", url)
@@ -97,6 +98,8 @@ def _isolated_env(
     monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
     monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "https://kalender.example.org")
     yield
+    if cluster is not None:
+        cluster.drop_database(database)
     if not marked and (tmp_path / SQLITE_FILE).exists():
         pytest.fail(
             "this test touches the database but is not marked `db` (@pytest.mark.db), "

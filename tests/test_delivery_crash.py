@@ -18,6 +18,7 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.db import Database
 from bot.delivery.component import DeliveryComponent
 from bot.delivery.models import OutboxMessage
 from bot.services import build_services
@@ -34,13 +35,9 @@ ANSWERED = 150  # sendMessage calls answered before the stand-in holds the rest
 CHAT_BASE = 700_000
 
 
-def _count_sent(config: Config) -> int:
-    services = build_services(config, SystemClock())
-    try:
-        with services.db.session() as session:
-            return session.query(OutboxMessage).filter_by(status="sent").count()
-    finally:
-        services.close()
+def _count_sent(db: Database) -> int:
+    with db.session() as session:
+        return session.query(OutboxMessage).filter_by(status="sent").count()
 
 
 async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -> None:
@@ -68,9 +65,13 @@ async def test_kill_9_midway_then_restart_delivers_to_everyone(config: Config) -
             # Every sending place is taken by a held call, so nothing more can go out, and the
             # answered ones are recorded as sent: the kill lands exactly between the two.
             await api.wait_until(lambda: len(api.held) == CONCURRENCY, timeout=120)
-            async with asyncio.timeout(60):
-                while _count_sent(config) < ANSWERED:
-                    await asyncio.sleep(0.05)  # waiting on the other process's database write
+            db = Database(config.bot.database_url)
+            try:
+                async with asyncio.timeout(60):
+                    while _count_sent(db) < ANSWERED:
+                        await asyncio.sleep(0.05)  # waiting on the other process's write
+            finally:
+                db.dispose()
         finally:
             proc.send_signal(signal.SIGKILL)
             await proc.wait()

@@ -13,6 +13,7 @@ import pytest
 
 from bot import access
 from bot.config import Config
+from bot.db import Database
 from bot.delivery.broadcast import check_request, queue_broadcast, save_draft, source_of
 from bot.delivery.models import OutboxMessage
 from bot.services import build_services
@@ -46,20 +47,14 @@ async def _run_until(
     return log
 
 
-def _reminders_settled(config: Config) -> bool:
+def _reminders_settled(db: Database) -> bool:
     """True once reminder rows exist and every one is in a final state, as the database says."""
-    services = build_services(config)
-    try:
-        with services.db.session() as session:
-            statuses = [
-                status
-                for (status,) in session.query(OutboxMessage.status).filter_by(
-                    source_kind="reminder"
-                )
-            ]
-    finally:
-        services.close()
-    return bool(statuses) and not {"pending", "sending"} & set(statuses)
+    with db.session() as session:
+        statuses = {
+            status
+            for (status,) in session.query(OutboxMessage.status).filter_by(source_kind="reminder")
+        }
+    return bool(statuses) and not {"pending", "sending"} & statuses
 
 
 async def test_a_reminder_goes_out_at_its_time_once(
@@ -90,7 +85,11 @@ async def test_a_reminder_goes_out_at_its_time_once(
         }
         # Run until the outbox has settled every reminder row (none pending or in flight), not
         # merely until nine mails arrived: a duplicate sent after the ninth would show.
-        log = await _run_until(env, api, lambda: _reminders_settled(config))
+        db = Database(config.bot.database_url)  # one engine for the polling
+        try:
+            log = await _run_until(env, api, lambda: _reminders_settled(db))
+        finally:
+            db.dispose()
         [reminder] = api.sent_texts(GEIR)
         assert reminder.startswith("<b>⏰ Reminder (14 days before)</b>")
         assert "Not yet reported done: Asker" in reminder
