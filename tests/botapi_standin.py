@@ -6,6 +6,11 @@ send* methods with plausible Message objects, and can be told to fail: 429 with 
 5xx, or 403 "blocked by the user". An optional flood limit answers 429 past N calls a second,
 like Telegram, and counts every call that broke it.
 
+Like Telegram it refuses (400 Bad Request, recorded in `refusals`) what the real API refuses:
+HTML it cannot parse (unknown tags or entities, unclosed or stray tags, a bare `<` or `&`),
+texts over 4,096 UTF-16 code units once parsed (captions over 1,024), empty texts, and
+callback_data over 64 bytes.
+
 Run it alone for a demo: ``python tests/botapi_standin.py --port 8081``; then
 ``POST /_standin/updates`` queues an update (JSON) and ``GET /_standin/calls`` lists the calls
 (with their arrival times) and the flood violations.
@@ -19,6 +24,7 @@ import contextlib
 import itertools
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +35,88 @@ from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "coordbot", "username": "coordbot_test_bot"}
 SEND_METHODS = {"sendmessage", "senddocument", "sendphoto", "editmessagetext", "copymessage"}
+TEXT_METHODS = {"sendmessage", "editmessagetext"}
+CAPTION_METHODS = {"senddocument", "sendphoto"}
+MESSAGE_LIMIT = 4096  # UTF-16 code units of the text as parsed
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64  # bytes
+# Telegram's HTML: these tags, numeric entities and four named ones; nothing else.
+HTML_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
+NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>]*)?>")
+_HTML_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z][A-Za-z0-9]*));")
+
+
+class EntityError(ValueError):
+    """Text Telegram would answer with "can't parse entities"."""
+
+
+def parse_html(text: str) -> str:
+    """The visible text of a Telegram HTML message; raise EntityError where Telegram says
+    "Bad Request: can't parse entities: ..."."""
+    visible: list[str] = []
+    open_tags: list[str] = []
+    pos = 0
+    while pos < len(text):
+        ch = text[pos]
+        offset = len(text[:pos].encode("utf-8"))
+        if ch == "<":
+            tag = _HTML_TAG.match(text, pos)
+            if tag is None:
+                raise EntityError(f"Unexpected character '<' at byte offset {offset}")
+            closing, name = tag.group(1) == "/", tag.group(2).lower()
+            if name not in HTML_TAGS:
+                raise EntityError(f'Unsupported start tag "{name}" at byte offset {offset}')
+            if closing:
+                if not open_tags or open_tags[-1] != name:
+                    raise EntityError(f'Unexpected end tag "{name}" at byte offset {offset}')
+                open_tags.pop()
+            else:
+                open_tags.append(name)
+            pos = tag.end()
+        elif ch == "&":
+            entity = _HTML_ENTITY.match(text, pos)
+            if entity is None:
+                raise EntityError(f"Character '&' must be escaped at byte offset {offset}")
+            decimal, hexadecimal, name = entity.groups()
+            if name is not None:
+                if name not in NAMED_ENTITIES:
+                    raise EntityError(f'Unsupported HTML entity "&{name};" at byte offset {offset}')
+                visible.append(NAMED_ENTITIES[name])
+            else:
+                code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+                if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                    raise EntityError(f"Invalid character entity at byte offset {offset}")
+                visible.append(chr(code))
+            pos = entity.end()
+        else:
+            visible.append(ch)
+            pos += 1
+    if open_tags:
+        raise EntityError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1]}"')
+    return "".join(visible)
+
+
+def utf16_units(text: str) -> int:
+    """A text's length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass
@@ -81,6 +169,9 @@ class BotApiStandIn:
         self.calls: list[RecordedCall] = []
         self.faults: list[Fault] = []
         self.blocked_chats: set[int] = set()
+        # Groups that became supergroups: old chat id -> new one (Telegram answers a send to
+        # the old id with 400 and parameters.migrate_to_chat_id).
+        self.migrated_chats: dict[int, int] = {}
         self.flood_violations = 0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -89,6 +180,13 @@ class BotApiStandIn:
         self._window: deque[float] = deque()
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
+        # hold(): calls past a count wait unanswered (a slow Telegram), released by release().
+        self._hold: tuple[str, int] | None = None
+        self._answered_before_hold = 0
+        self._release = asyncio.Event()
+        self.held: list[RecordedCall] = []
+        # Calls refused as Telegram would refuse them (bad HTML, too long, bad buttons).
+        self.refusals: list[RecordedCall] = []
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -107,8 +205,9 @@ class BotApiStandIn:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        """Stop serving; pending long polls return."""
+        """Stop serving; pending long polls and held calls return."""
         self._new_update.set()
+        self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -149,6 +248,30 @@ class BotApiStandIn:
         self.faults.append(
             Fault(status, description, method and method.lower(), chat_id, retry_after, count)
         )
+
+    def hold(self, method: str, *, after: int) -> None:
+        """Answer the next `after` calls of `method`, then leave every further one waiting
+        (in `held`, unanswered) until `release()`: a kill can then land at a known point."""
+        self._hold = (method.lower(), after)
+        self._answered_before_hold = 0
+        self._release.clear()
+
+    def release(self) -> None:
+        """Answer the held calls (they then count as successful, as Telegram would have
+        delivered them) and hold nothing more."""
+        self._hold = None
+        self._release.set()
+
+    async def _held_back(self, call: RecordedCall) -> None:
+        if self._hold is None or self._hold[0] != call.method:
+            return
+        if self._answered_before_hold < self._hold[1]:
+            self._answered_before_hold += 1
+            return
+        self.held.append(call)
+        async with self._changed:
+            self._changed.notify_all()
+        await self._release.wait()
 
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[RecordedCall]:
         """Recorded calls of one method (successful ones unless ok_only=False)."""
@@ -200,13 +323,21 @@ class BotApiStandIn:
         return params, files
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
         method = request.match_info["method"].lower()
         params, files = await self._params(request)
         call = RecordedCall(method, params, self.clock(), files=files)
-        response = self._fault_for(call) or self._flood_check(call)
+        # A token revoked meanwhile (test: set `api.token`) is refused like any wrong one.
+        response = (
+            _error(401, "Unauthorized") if request.match_info["token"] != self.token else None
+        )
+        response = response or self._fault_for(call)
         if response is None:
+            response = self._refusal(call)
+            if response is not None:
+                self.refusals.append(call)
+        response = response or self._flood_check(call)
+        if response is None:
+            await self._held_back(call)
             if method == "getupdates":
                 response = await self._get_updates(params)
             else:
@@ -222,6 +353,12 @@ class BotApiStandIn:
         chat = call.params.get("chat_id")
         if call.method in SEND_METHODS and chat is not None and int(chat) in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if call.method in SEND_METHODS and chat is not None and int(chat) in self.migrated_chats:
+            return _error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated_chats[int(chat)],
+            )
         for fault in self.faults:
             if fault.method not in (None, call.method):
                 continue
@@ -231,6 +368,40 @@ class BotApiStandIn:
             if fault.count <= 0:
                 self.faults.remove(fault)
             return _error(fault.status, fault.description, fault.retry_after)
+        return None
+
+    def _refusal(self, call: RecordedCall) -> web.Response | None:
+        """Telegram's 400 answers to a request it cannot take; None if it is acceptable."""
+        params = call.params
+        field, limit = (
+            ("text", MESSAGE_LIMIT)
+            if call.method in TEXT_METHODS
+            else ("caption", CAPTION_LIMIT)
+            if call.method in CAPTION_METHODS
+            else (None, 0)
+        )
+        if field is not None and (field in params or call.method in TEXT_METHODS):
+            raw = str(params.get(field, ""))
+            visible = raw
+            if str(params.get("parse_mode", "")).upper() == "HTML":
+                try:
+                    visible = parse_html(raw)
+                except EntityError as exc:
+                    return _error(400, f"Bad Request: can't parse entities: {exc}")
+            if call.method in TEXT_METHODS and not visible.strip():
+                return _error(400, "Bad Request: message text is empty")
+            if utf16_units(visible) > limit:
+                what = "message is too long" if field == "text" else "message caption is too long"
+                return _error(400, f"Bad Request: {what}")
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = _maybe_json(markup)
+        if isinstance(markup, dict):
+            for row in markup.get("inline_keyboard") or []:
+                for button in row:
+                    data = button.get("callback_data") if isinstance(button, dict) else None
+                    if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                        return _error(400, "Bad Request: BUTTON_DATA_INVALID")
         return None
 
     def _flood_check(self, call: RecordedCall) -> web.Response | None:
@@ -326,10 +497,21 @@ def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+def _error(
+    status: int,
+    description: str,
+    retry_after: int | None = None,
+    *,
+    migrate_to_chat_id: int | None = None,
+) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    parameters: dict[str, int] = {}
     if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+        parameters["retry_after"] = retry_after
+    if migrate_to_chat_id is not None:
+        parameters["migrate_to_chat_id"] = migrate_to_chat_id
+    if parameters:
+        body["parameters"] = parameters
     return web.json_response(body, status=status)
 
 

@@ -17,9 +17,12 @@ from tests.chat_fakes import COORDINATOR, ScriptedEngine, running_telegram
 
 @pytest.fixture
 async def api() -> AsyncIterator[BotApiStandIn]:
-    """The Bot API stand-in on a free loopback port."""
+    """The Bot API stand-in on a free loopback port. Whatever the bot sent that Telegram would
+    have refused (bad HTML, too long, bad buttons) fails the test."""
     async with BotApiStandIn() as standin:
         yield standin
+    refused = [(c.method, c.params) for c in standin.refusals]
+    assert refused == [], f"Telegram would have refused: {refused}"
 
 
 @pytest.fixture

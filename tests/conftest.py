@@ -24,9 +24,10 @@ OSLO = ZoneInfo("Europe/Oslo")
 _database_numbers = itertools.count(1)
 
 
-# COORDBOT_TEST_POSTGRES=1 runs the tests on a throwaway PostgreSQL cluster instead of SQLite
-# (`make test` does so for the database-heavy test files). Read once, before tests clear COORDBOT_*.
+# COORDBOT_TEST_POSTGRES=1 runs the tests marked `db` on a throwaway PostgreSQL cluster instead
+# of SQLite (`make test` runs `-m db` a second time so). Read once, before tests clear COORDBOT_*.
 ON_POSTGRES = os.environ.get("COORDBOT_TEST_POSTGRES") == "1"
+SQLITE_FILE = "coordbot.sqlite3"
 
 
 @pytest.fixture(scope="session")
@@ -49,24 +50,62 @@ def _postgres() -> Iterator[Cluster | None]:
         cluster.stop()
 
 
+# Every test's database is a copy of one holding the (empty) schema: copying is cheaper than
+# creating the tables again for each test. Seeding stays with each test, as on SQLite.
+_SCHEMA_TEMPLATE = "coordbot_schema"
+
+
+@pytest.fixture(scope="session")
+def _postgres_if_asked(request: pytest.FixtureRequest) -> Cluster | None:
+    """The cluster when ON_POSTGRES (started only once a `db` test asks for it), with the
+    schema template made."""
+    if not ON_POSTGRES:
+        return None
+    cluster: Cluster | None = request.getfixturevalue("_postgres")
+    if cluster is not None:
+        from bot.db import Database
+
+        template = Database(cluster.create_database(_SCHEMA_TEMPLATE))
+        try:
+            template.create_schema()
+        finally:
+            template.dispose()
+    return cluster
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _postgres: Cluster | None
-) -> None:
-    """No test touches the user's database or picks up a developer's COORDBOT_* settings."""
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """No test touches the user's database or picks up a developer's COORDBOT_* settings.
+
+    A test that creates the database must be marked `db`, so that the PostgreSQL pass runs it
+    too: an unmarked one that leaves a SQLite file behind fails here."""
     for name in list(os.environ):
         if name.startswith("COORDBOT_"):
             monkeypatch.delenv(name)
-    if _postgres is not None:
-        url = _postgres.create_database(f"t{next(_database_numbers)}")
+    marked = request.node.get_closest_marker("db") is not None
+    cluster = request.getfixturevalue("_postgres_if_asked") if marked else None
+    if cluster is not None:
+        database = f"t{next(_database_numbers)}"
+        url = cluster.create_database(database, _SCHEMA_TEMPLATE)
     else:
-        url = f"sqlite:///{tmp_path / 'coordbot.sqlite3'}"
+        url = f"sqlite:///{tmp_path / SQLITE_FILE}"
     monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     # `coordbot run` and CalendarServer bind any free loopback port, never a fixed one; feed
     # links (chat replies, `ics feed --links`) then need a public URL to point at.
     monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")
     monkeypatch.setenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL", "https://kalender.example.org")
+    yield
+    if cluster is not None:
+        cluster.drop_database(database)
+    if not marked and (tmp_path / SQLITE_FILE).exists():
+        pytest.fail(
+            "this test touches the database but is not marked `db` (@pytest.mark.db), "
+            "so the PostgreSQL pass would not run it",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -700,6 +700,8 @@ def engines() -> dict[str, AnswerEngine]:
     return {}
 
 
+@pytest.mark.db
+@pytest.mark.db
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.cls}:{c.question[:50]}@{c.now[:4]}")
 def test_case(case: Case, engines: dict[str, AnswerEngine]) -> None:
     engine = engines.get(case.now)

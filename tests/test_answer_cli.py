@@ -16,6 +16,8 @@ import pytest
 from bot.cli import main
 from bot.services import Services
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 CONTACT_KEYS = {"name", "email", "role", "organisation", "municipality"}
 EVENT_KEYS = {"key", "title", "start", "end", "location"}
 

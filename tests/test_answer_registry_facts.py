@@ -4,12 +4,17 @@ and the facts the answers rest on come from data/registry.toml."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.registry.csvfile.export import export_registry_csv
 from bot.registry.csvfile.layout import COLUMNS
 from bot.registry.csvfile.reader import parse_registry_csv
 from bot.services import Services
 
 OSLO = "Europe/Oslo"
+
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 def test_seat_names_are_stored_and_round_trip_through_csv(services: Services) -> None:

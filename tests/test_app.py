@@ -17,6 +17,8 @@ from tests.botapi_standin import BotApiStandIn, message_update
 from tests.chat_fakes import USER, exchange, texts
 from tests.coordbot_process import start_coordbot, stop_with_sigterm
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 def test_the_chat_is_telegram_with_a_token_console_on_a_terminal_else_none(
     services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

@@ -14,7 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot import access
 from bot.cli import main
 from bot.clock import FixedClock
+from bot.config import TelegramConfig
 from bot.delivery.broadcast import (
+    BroadcastRefused,
     broadcast_report,
     check_request,
     deliver_until_finished,
@@ -28,7 +30,12 @@ from bot.delivery.pacing import VirtualPacer
 from bot.registry.quality import email_defects
 from bot.services import Services
 from bot.subscriptions import Subscriptions, add_unsubscribe_routes
+from handlers.telegram.outbound import PtbTransport
+from tests.botapi_standin import BotApiStandIn
+from tests.mail_checks import UNSUBSCRIBE_HEADER, raw_header
 from tests.smtp_server import SmtpTestServer, smtp_env
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 @pytest.fixture
@@ -81,6 +88,9 @@ def test_cli_broadcast_reaches_every_member_once_and_reports(
         rb"<mailto:coordbot@u4ssc-norge\.example\.org\?subject=unsubscribe>\r\n(?![ \t])",
         raw,
     )
+    # The List-Unsubscribe URL itself, as bytes: test_list_unsubscribe_is_a_plain_url_as_sent.
+    for message in smtp.messages:
+        assert raw_header(message.data, "List-Unsubscribe-Post") == b"List-Unsubscribe=One-Click"
     assert "<b>Takk</b>" in first.get_content()  # plain text: no markup is interpreted
     assert "progress:" in err and "queued" in err
     assert f"{len(addresses)} sent, 0 failed" in out
@@ -225,6 +235,23 @@ async def test_one_click_unsubscribe_is_honoured_from_then_on(
     assert geir.address not in sent_to and gro.address not in sent_to
 
 
+def test_list_unsubscribe_is_a_plain_url_as_sent(
+    smtp: SmtpTestServer, services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The header as the SMTP server received it: `<URL>` in plain ASCII, the URL of the
+    recipient's own one-click link, for every recipient."""
+    assert main(["broadcast", "--audience", "network", "--channel", "email", "--text", "Hei"]) == 0
+    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    people = {p.email.lower(): p.key for p in services.registry.snapshot().people if p.email}
+    assert smtp.messages
+    for message in smtp.messages:
+        value = raw_header(message.data, "List-Unsubscribe")
+        match = UNSUBSCRIBE_HEADER.fullmatch(value)
+        assert match is not None, value
+        person = people[message.rcpt_tos[0].lower()]
+        assert match.group(1).decode() == subscriptions.unsubscribe_url(person, "network")
+
+
 def test_telegram_broadcast_reaches_linked_members_and_chat_subscribers(
     services: Services, clock: FixedClock
 ) -> None:
@@ -284,3 +311,61 @@ def test_cli_leaves_what_an_outage_kept_back_for_coordbot_run(
     assert f"{expected} {noun} will be retried by `coordbot run`." in out
     assert services.outbox.progress(source_of(1)).counts == {"pending": expected}
     assert smtp.messages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("x" * 3500, True),
+        ("&<>" * 1166, True),  # escaping makes the HTML longer, not what Telegram counts
+        ("🎉" * 1750, True),  # 3,500 UTF-16 units
+        ("🎉" * 1751, False),
+        ("🎉" * 3500, False),  # 3,500 characters, but 7,000 units: Telegram counts those
+    ],
+)
+async def test_what_a_telegram_broadcast_accepts_telegram_takes(
+    services: Services, clock: FixedClock, text: str, accepted: bool
+) -> None:
+    """The text limit holds as Telegram counts (UTF-16 units): a text the command takes is
+    delivered by the Bot API stand-in, which refuses what Telegram refuses."""
+    access.record_chat_user(
+        services.db,
+        telegram_user_id=501,
+        display_name="Geir",
+        username=None,
+        private_chat_id=501,
+        now=clock.now(),
+    )
+    access.link_person(services.db, 501, "geir-graff", by=None)
+    try:
+        request = check_request(
+            services,
+            audience="batch1",  # Geir is Asker's data contact
+            channels="telegram",
+            subject=None,
+            text=text,
+            created_by="t",
+        )
+    except BroadcastRefused as refused:
+        assert not accepted, refused
+        assert "limit is 3500" in str(refused) and "Telegram" in str(refused)
+        return
+    assert accepted, "Telegram would refuse this text"
+    broadcast = save_draft(services, request)
+    assert queue_broadcast(services, broadcast) == 1
+    async with BotApiStandIn() as api:
+        transport = PtbTransport(TelegramConfig(token=api.token, api_base_url=api.base_url))
+        await transport.open()
+        try:
+            workers = build_workers(
+                services, telegram=transport, mailer=None, pacer=VirtualPacer(clock)
+            )
+            await deliver_until_finished(
+                workers, services.outbox, clock, source_of(broadcast), give_up_after=60
+            )
+        finally:
+            await transport.close()
+        assert api.refusals == []
+        [sent] = api.sent_texts(501)
+    assert broadcast_report(services, broadcast).sent == 1
+    assert text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in sent

@@ -24,6 +24,9 @@ from schedules.fire import current_plan
 NETWORK_ROLES = {"network_representative", "network_leader", "network_deputy_leader"}
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 def _holders(services: Services) -> set[str]:
     data = services.registry.snapshot()
     return {p.key for p in data.people if any(r.role in NETWORK_ROLES for r in p.roles)}
@@ -47,6 +50,7 @@ def test_a_role_audience_reaches_the_role_holders_and_names_the_unreachable(
 def test_widening_is_an_explicit_choice_shown_in_preview_and_report(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
+
     args = ["broadcast", "--audience", "network", "--channel", "email", "--text", "Hei"]
     assert main([*args, "--dry-run"]) == 0
     narrow = capsys.readouterr().out

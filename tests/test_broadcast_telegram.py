@@ -18,6 +18,8 @@ from handlers.telegram.transport import TelegramChat
 from tests.botapi_standin import BotApiStandIn, RecordedCall, callback_update, message_update
 from tests.chat_fakes import COORDINATOR, USER, exchange, texts
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 MEMBER_CHAT = 3001  # linked to Gro Sæten, the network representative of Rana

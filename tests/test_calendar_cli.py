@@ -13,6 +13,8 @@ from bot.cli import main
 from tests.calendar_checks import check_imip, parse_both
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 def _run(capsys: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, bytes, str]:
     code = main(list(argv))

@@ -24,6 +24,8 @@ from bot.config import CalendarConfig, ConfigError
 from bot.services import Services
 from tests.calendar_checks import assert_vtimezones, parse_both
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 OSLO = ZoneInfo("Europe/Oslo")
 FIXTURES = Path(__file__).parent / "fixtures"
 MEETINGS = ("county-meeting", "network-meeting", "batch2-info-meeting", "steering-group-meeting")

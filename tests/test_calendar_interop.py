@@ -76,6 +76,9 @@ CALENDAR = CalendarConfig(organizer_name="U4SSC Norge, Bodø; K:\\Nettverk")
 FEED_NAME = "U4SSC Norge, Bodø; K:\\Nettverk - Bærekraftsløftet, all events"
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 def _timed_registry(services: Services) -> RegistryData:
     data = services.registry.snapshot()
     events = tuple(

@@ -17,6 +17,8 @@ from bot.mail import HeaderValueError
 from bot.services import Services
 from tests.calendar_checks import check_imip
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MEETINGS = ("county-meeting", "network-meeting", "batch2-info-meeting", "steering-group-meeting")
 ORGANIZER = Organizer("coordbot@u4ssc-norge.example.org", "U4SSC Norge - coordbot", "U4SSC Norge")

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from hypothesis import event as label_case
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.calendar.feeds import feed_document, find_feed
@@ -115,14 +115,20 @@ def _registry(title: str, place: str, name: str, timed: bool) -> RegistryData:
 
 
 def _ical_text(value: str) -> str:
-    """What a calendar keeps of a text: line breaks as LF, no other control characters, and
-    (icalendar's own rule when writing TEXT) the two characters backslash-N as a line break."""
+    """What a calendar keeps of a text: line breaks as LF and no other control characters.
+    Every other character survives; the two characters backslash-N stay backslash-N (a writer
+    that turns them into a line break corrupts the text: RFC 5545 3.3.11 escapes a backslash)."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", value).replace("\\N", "\n")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", value)
 
 
 @settings(max_examples=60, deadline=None)
 @given(title=TEXT, place=TEXT, name=TEXT, timed=st.booleans())
+# Known failures, tried on every run: a backslash before N (in each field), a lone backslash.
+@example(title="\\N", place="x", name="x", timed=False)
+@example(title="x", place="a\\Nb", name="x", timed=True)
+@example(title="x", place="x", name="\\N", timed=False)
+@example(title="\\", place="\\n\\,\\;", name="x", timed=True)
 def test_feed_survives_any_text(title: str, place: str, name: str, timed: bool) -> None:
     data = _registry(title, place, name, timed)
     document = feed_document(data, find_feed(data, "programme", "en"), CalendarConfig(), "en")
@@ -140,6 +146,11 @@ def test_feed_survives_any_text(title: str, place: str, name: str, timed: bool) 
 
 @settings(max_examples=60, deadline=None)
 @given(title=HEADER_BOUND, place=TEXT, name=HEADER_BOUND, timed=st.booleans())
+@example(title="\\N", place="x", name="x", timed=False)
+@example(title="x", place="a\\Nb", name="x", timed=True)
+@example(title="x", place="x", name="\\N", timed=False)
+@example(title="=?utf-8?q?x?=", place="x", name="x", timed=False)
+@example(title="x", place="x", name="a\u2028b", timed=True)
 def test_invite_never_injects_a_header(title: str, place: str, name: str, timed: bool) -> None:
     data = _registry(title, place, name, timed)
     ev = data.events[0]

@@ -115,6 +115,7 @@ def test_choice_store_forgets_the_oldest() -> None:
     assert store.get("nonsense") is None
 
 
+@pytest.mark.db
 def test_chat_users_record_approve_link_language_block(services: Services) -> None:
     db, now = services.db, services.clock.now()
     user = access.record_chat_user(
@@ -139,6 +140,7 @@ def test_chat_users_record_approve_link_language_block(services: Services) -> No
     assert [u.telegram_user_id for u in access.list_chat_users(db)] == [5]
 
 
+@pytest.mark.db
 def test_directory_access_rules(services: Services) -> None:
     open_config = services.config
     known = type(open_config)(
@@ -165,6 +167,7 @@ class _NoDatabase:
         raise AssertionError(f"the database was used ({name})")
 
 
+@pytest.mark.db
 def test_notices_need_no_database(services: Services) -> None:
     chat = ChatService(services)
     real_db = services.db
@@ -177,6 +180,7 @@ def test_notices_need_no_database(services: Services) -> None:
         services.db = real_db
 
 
+@pytest.mark.db
 def test_calendar_without_a_public_address_still_attaches_the_file(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
@@ -191,6 +195,7 @@ def test_calendar_without_a_public_address_still_attaches_the_file(
     assert reply.attachment is not None and reply.attachment.data.startswith(b"BEGIN:VCALENDAR")
 
 
+@pytest.mark.db
 def test_calendar_links_include_the_linked_persons_municipality(services: Services) -> None:
     chat = ChatService(services)
     sender = Sender(8, 8, "Vesa")

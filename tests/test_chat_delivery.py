@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.chat import ChatService, Sender
 from bot.services import Services
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 CONSOLE = Sender(None, None, "operator", console=True)
 
@@ -30,7 +34,24 @@ def test_console_points_to_the_command_line(services: Services) -> None:
 
 def test_a_telegram_sender_gets_the_real_command(services: Services) -> None:
     chat = ChatService(services)
-    reply = chat.command(Sender(5, 5, "x"), "subscriptions", "").plain_text()
-    assert "coordbot" not in reply and reply.strip()
+    user = Sender(5, 5, "x")
+    reply = chat.command(user, "subscriptions", "").plain_text()
+    assert reply.startswith("You have made no choices") and "coordbot" not in reply
+    chat.command(user, "subscribe", "network")
+    chat.command(user, "unsubscribe", "steering group")
+    assert chat.command(user, "subscriptions", "").plain_text().splitlines() == [
+        "Your choices:",
+        "- Network of Excellence (telegram): on",
+        "- Steering group (telegram): off",
+    ]
+    chat.command(user, "unsubscribe", "network")
+    norsk = Sender(5, 5, "x", language_code="nb")
+    assert chat.command(norsk, "subscriptions", "").plain_text().splitlines()[:2] == [
+        "Dine valg:",
+        "- Network of Excellence (bynettverket) (telegram): av",
+    ]
+    # Another user's choices are their own.
+    other = chat.command(Sender(6, 6, "y"), "subscriptions", "").plain_text()
+    assert other.startswith("You have made no choices")
     usage = chat.command(Sender(5, 5, "x"), "done", "").plain_text()
     assert usage.startswith("Usage: /done DEADLINE MUNICIPALITY")

@@ -26,6 +26,8 @@ from handlers.console import ConsoleChat
 from tests.botapi_standin import BotApiStandIn, callback_update, message_update
 from tests.chat_fakes import COORDINATOR, USER, exchange, running_telegram, texts
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 KARI = Sender(user_id=COORDINATOR, chat_id=COORDINATOR, display_name="Kari Koordinator")

@@ -22,6 +22,8 @@ from bot.services import Services
 from handlers.console import PROMPT, ConsoleChat, locale_language
 from tests.chat_fakes import ScriptedEngine
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -18,6 +18,8 @@ from bot.web import CalendarServer
 from tests.smtp_server import SmtpTestServer
 from tests.test_inbound import FIXTURES, ingest, send_invites, smtp  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 def _row(page: str, email: str) -> str:
     """The table row of one invitee on the Meetings page (the whole <tr>)."""
@@ -32,6 +34,7 @@ def test_meetings_page_shows_answers_read_from_the_mailbox(
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+
     monkeypatch.delenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL")  # links at the bound port
     # The CLI runs its own event loop, so the invites and the reply go in before the server's.
     send_invites(capsys, smtp)

@@ -23,10 +23,14 @@ COORDINATOR = 4242
 PAGES = ("", "/timeline", "/deadlines", "/meetings", "/broadcasts", "/registry")
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 @pytest.fixture
 async def server(
     monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> AsyncIterator[tuple[CalendarServer, Services]]:
+
     monkeypatch.setenv("COORDBOT_TELEGRAM_COORDINATORS", str(COORDINATOR))
     monkeypatch.delenv("COORDBOT_CALENDAR_PUBLIC_BASE_URL")  # links at the bound port
     services = build_services(load_config(), clock)

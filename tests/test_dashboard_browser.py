@@ -42,6 +42,9 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
 playwright_api = pytest.importorskip("playwright.async_api")
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 def _coordbot(*args: str) -> str:
     """Run the real command line in a child process (same database, via the environment)."""
     done = subprocess.run(

@@ -7,6 +7,8 @@ import json
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.dashboard import auth
 from bot.services import Services
 from handlers.telegram.transport import TelegramChat
@@ -16,9 +18,13 @@ from tests.chat_fakes import COORDINATOR, USER, exchange, texts
 pytest_plugins = ("tests.chat_fixtures",)
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 async def test_dashboard_command_sends_a_link_to_coordinators_only(
     api: BotApiStandIn, bot: TelegramChat, tg_services: Services
 ) -> None:
+
     [call] = await exchange(api, message_update(COORDINATOR, "/dashboard", language_code="nb"))
     [text] = texts([call])
     assert text.startswith("Innloggingslenken din til koordinatorenes oversikt")

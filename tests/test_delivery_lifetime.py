@@ -26,6 +26,8 @@ from bot.mail import MailResult, ResultHook, Sendable, SmtpMailer
 from bot.services import Services
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 def _closed_port() -> int:
     with socket.socket() as probe:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +18,12 @@ from bot.delivery.broadcast import deliver_until_finished
 from bot.delivery.component import build_workers
 from bot.delivery.outbox import NewMessage
 from bot.delivery.pacing import VirtualPacer
+from bot.delivery.telegram import TemporaryFailure
 from bot.services import Services
 from handlers.telegram.outbound import PtbTransport
 from tests.botapi_standin import BotApiStandIn
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 SOURCE = ("broadcast", "7")
 
@@ -181,3 +185,53 @@ async def test_limits_hold_per_chat_per_group_and_overall(
     assert _most_in_window(group, 60.0) == 20 and len(group) == 25
     private = [t for chat, t in transport.sends if chat == 77]
     assert all(b - a >= 1 for a, b in itertools.pairwise(private))
+
+
+async def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id(
+    services: Services, pacer: VirtualPacer
+) -> None:
+    services.outbox.enqueue(_messages([-100, 7]))
+    async with BotApiStandIn(clock=pacer.monotonic) as api:
+        api.migrated_chats[-100] = -1001234567890
+        await _deliver(services, api, pacer)
+        assert api.sent_texts(-1001234567890) == ["<b>hei</b> -100 #0"]
+        assert api.sent_texts(-100) == [] and api.sent_texts(7) == ["<b>hei</b> 7 #1"]
+        assert [c.status for c in api.calls_to("sendMessage", ok_only=False)].count(400) == 1
+    rows = {r.recipient: r for r in services.outbox.rows(SOURCE)}
+    moved = rows["chat:-100:0"]
+    assert moved.status == "sent" and moved.address == "-1001234567890"
+    assert services.outbox.progress(SOURCE).counts == {"sent": 2}
+
+
+async def test_a_token_revoked_during_delivery_keeps_the_messages_queued(
+    services: Services, pacer: VirtualPacer, clock: FixedClock
+) -> None:
+    """The token is refused (401) after the transport opened: nothing is lost or marked failed;
+    with a valid token again every message goes out once."""
+    services.outbox.enqueue(_messages([1, 2, 3]))
+    async with BotApiStandIn(clock=pacer.monotonic) as api:
+        good = api.token
+        transport = PtbTransport(TelegramConfig(token=good, api_base_url=api.base_url))
+        await transport.open()
+        try:
+            api.token = "123456:REVOKED"  # revoked in BotFather while the bot runs
+            workers = build_workers(services, telegram=transport, mailer=None, pacer=pacer)
+            progress = await deliver_until_finished(
+                workers, services.outbox, clock, SOURCE, give_up_after=2
+            )
+            assert not progress.finished and progress.counts.get("failed") is None
+            refused = api.calls_to("sendMessage", ok_only=False)
+            assert refused and {c.status for c in refused} == {401}
+            rows = services.outbox.rows(SOURCE)
+            assert {r.status for r in rows} <= {"pending", "sending"}
+            # What the worker records for such a send: a temporary failure naming the token.
+            with pytest.raises(TemporaryFailure, match="Telegram refused the bot token"):
+                await transport.send(1, "hei", {})
+        finally:
+            await transport.close()
+        api.token = good
+        clock.advance(timedelta(hours=1))  # past every backoff
+        await _deliver(services, api, pacer)
+        for chat in (1, 2, 3):
+            assert len(api.sent_texts(chat)) == 1
+    assert services.outbox.progress(SOURCE).counts == {"sent": 3}

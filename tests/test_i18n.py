@@ -25,6 +25,12 @@ PLURALS = {
 }
 
 
+@pytest.mark.db
+@pytest.mark.db
+@pytest.mark.db
+@pytest.mark.db
+@pytest.mark.db
+@pytest.mark.db
 @pytest.mark.parametrize("lang", ["en", "nb", "nn"])
 @pytest.mark.parametrize("n", [0, 1, 2, 5])
 def test_message_counts_take_the_right_plural_form(lang: str, n: int) -> None:

@@ -30,6 +30,9 @@ INVITEES = {
 }
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpTestServer]:
     """A real SMTP server, coordbot pointed at it, the inbound address and a coordinator set."""

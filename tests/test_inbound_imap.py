@@ -27,6 +27,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "inbound"
 INBOUND = "coordbot@u4ssc.example.org"
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
     try:
@@ -43,6 +46,7 @@ def dovecot() -> Iterator[DovecotServer]:
 def env(
     dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[dict[str, str], SmtpTestServer]]:
+
     with SmtpTestServer() as smtp:
         smtp_env(smtp, monkeypatch)
         settings = {

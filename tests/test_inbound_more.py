@@ -30,6 +30,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "inbound"
 INBOUND = "coordbot@u4ssc.example.org"
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpTestServer]:
     with SmtpTestServer() as server:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 
@@ -180,12 +181,81 @@ async def test_unreachable_server_gives_results_not_exceptions() -> None:
     assert all(not r.permanent and "could not connect" in r.reason for r in results)
 
 
-async def test_overall_timeout_against_a_silent_server() -> None:
+class _SlowSmtp:
+    """A correct but slow SMTP server: every reply comes `delay` seconds late, so each step is
+    well inside the per-command timeout while a whole batch is not inside the overall one."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.delivered = 0
+        self.server: asyncio.Server | None = None
+
+    async def _reply(self, writer: asyncio.StreamWriter, line: bytes) -> None:
+        await asyncio.sleep(self.delay)  # the server's slowness, not a wait in the test
+        writer.write(line + b"\r\n")
+        await writer.drain()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._reply(writer, b"220 slow.test ESMTP")
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    await self._reply(writer, b"250 slow.test")
+                elif verb == b"DATA":
+                    await self._reply(writer, b"354 go ahead")
+                    while (await reader.readline()) not in (b".\r\n", b""):
+                        pass
+                    self.delivered += 1
+                    await self._reply(writer, b"250 2.0.0 queued")
+                elif verb == b"QUIT":
+                    await self._reply(writer, b"221 bye")
+                    break
+                else:
+                    await self._reply(writer, b"250 OK")
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_overall_timeout_stops_a_slow_conversation_in_time() -> None:
+    slow = _SlowSmtp(delay=0.15)
+    server = await asyncio.start_server(slow.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    timeout = 1.0
+    config = EmailConfig(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        security="none",
+        timeout=timeout,
+        from_address="c@example.org",
+    )
+    messages = [_message(n, f"n{n}@example.org") for n in range(6)]
+    started = time.monotonic()
+    try:
+        # Without an overall limit the six messages take about 3.9 s.
+        results = await asyncio.wait_for(SmtpMailer(config).send_batch(messages), 10)
+    finally:
+        server.close()
+    elapsed = time.monotonic() - started
+    assert timeout <= elapsed < timeout + 1.0, elapsed
+    assert results[0].ok and slow.delivered >= 1
+    late = results[slow.delivered :]
+    assert late and all(
+        not r.ok and not r.permanent and r.reason == "not sent: the SMTP conversation timed out"
+        for r in late
+    ), late
+    assert [r.message_id for r in results] == [f"<m{n}@example.org>" for n in range(6)]
+
+
+async def test_a_silent_server_is_given_up_on_within_the_timeout() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # never greets
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
+    started = time.monotonic()
     try:
         config = EmailConfig(
             smtp_host="127.0.0.1",
@@ -194,10 +264,14 @@ async def test_overall_timeout_against_a_silent_server() -> None:
             timeout=0.3,
             from_address="c@example.org",
         )
-        results = await SmtpMailer(config).send_batch([_message(1, "a@example.org")])
+        results = await asyncio.wait_for(
+            SmtpMailer(config).send_batch([_message(1, "a@example.org")]), 10
+        )
     finally:
         server.close()
+    assert time.monotonic() - started < 1.5
     assert not results[0].ok and not results[0].permanent
+    assert "timed out" in results[0].reason or "could not connect" in results[0].reason
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +376,35 @@ def test_mailbox_builds_headerregistry_addresses() -> None:
         mailbox("Ola\nBcc: x@example.org", "ola@example.org")
 
 
-def test_mail_result_keeps_the_interface() -> None:
-    result = MailResult("<id@x>", ("a@example.org",), True, False, 250, "sent")
-    assert result.accepted == ()
+async def test_mail_results_of_a_real_send_fill_every_field(smtp_server: SmtpTestServer) -> None:
+    """What callers read from a MailResult, as SmtpMailer fills it in: sent, refused for good,
+    refused for now."""
+    smtp_server.refuse("gone@example.org", 550, "5.1.1 no such user")
+    smtp_server.refuse("busy@example.org", 451, "4.2.0 busy")
+    mailer = SmtpMailer(_config(smtp_server))
+    sent, gone, busy = await mailer.send_batch(
+        [
+            _message(1, "a@example.org, b@example.org"),
+            _message(2, "gone@example.org"),
+            _message(3, "busy@example.org"),
+        ]
+    )
+    assert sent == MailResult(
+        "<m1@example.org>",
+        ("a@example.org", "b@example.org"),
+        True,
+        False,
+        250,
+        "sent",
+        ("a@example.org", "b@example.org"),
+    )
+    assert (gone.message_id, gone.recipients, gone.ok, gone.permanent, gone.code) == (
+        "<m2@example.org>",
+        ("gone@example.org",),
+        False,
+        True,
+        550,
+    )
+    assert gone.accepted == () and "5.1.1 no such user" in gone.reason
+    assert (busy.ok, busy.permanent, busy.code, busy.accepted) == (False, False, 451, ())
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["a@example.org", "b@example.org"]]

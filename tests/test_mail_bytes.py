@@ -42,6 +42,8 @@ from bot.mail import (
 from bot.services import Services
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 @pytest.fixture
 def smtp(smtp_server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch) -> SmtpTestServer:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import timedelta
+
+import pytest
 
 from bot.access import ChatUser
 from bot.clock import FixedClock
 from bot.delivery.models import OutboxMessage
 from bot.delivery.outbox import ClaimOwner, NewMessage, Outbox, Outcome, idempotency_key
 from bot.services import Services
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 def _message(recipient: str, source_id: str = "1", channel: str = "telegram") -> NewMessage:
@@ -176,3 +181,61 @@ def test_claims_from_one_source_only(services: Services) -> None:
     assert row.recipient == "b"
     with services.db.session() as session:
         assert session.query(OutboxMessage).filter_by(status="pending").count() == 1
+
+
+_CLAIMER = """
+import json, sys
+from bot.clock import SystemClock
+from bot.config import load_config
+from bot.db import Database
+from bot.delivery.outbox import Outbox
+
+config = load_config()
+outbox = Outbox(Database(config.bot.database_url), SystemClock(), config.delivery)
+outbox.claim("email", 1)  # connected and warm before the start (there are no e-mail rows)
+print("ready", flush=True)
+sys.stdin.readline()  # "go": both processes start claiming at the same moment
+claimed = []
+while batch := outbox.claim("telegram", 5):
+    claimed.extend(row.id for row in batch)
+print(json.dumps(claimed), flush=True)
+"""
+
+
+def test_two_processes_claiming_at_once_never_take_a_row_twice(services: Services) -> None:
+    """Two processes (separate engines and connections) race for 600 rows; on PostgreSQL this
+    is FOR UPDATE SKIP LOCKED at work, on SQLite the database's write lock."""
+    outbox = _outbox(services)
+    assert outbox.enqueue([_message(f"r{n}") for n in range(600)]) == 600
+    claimers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CLAIMER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for claimer in claimers:
+            assert claimer.stdout is not None and claimer.stdout.readline() == "ready\n"
+        for claimer in claimers:
+            assert claimer.stdin is not None
+            claimer.stdin.write("go\n")
+            claimer.stdin.flush()
+        results = [json.loads(claimer.communicate(timeout=120)[0]) for claimer in claimers]
+    finally:
+        for claimer in claimers:
+            if claimer.poll() is None:
+                claimer.kill()
+                claimer.wait()
+    assert all(claimer.returncode == 0 for claimer in claimers)
+    first, second = (set(ids) for ids in results)
+    assert len(first) == len(results[0]) and len(second) == len(results[1])
+    assert not first & second, f"claimed twice: {sorted(first & second)[:10]}"
+    with services.db.session() as session:
+        every = {row_id for (row_id,) in session.query(OutboxMessage.id)}
+        statuses = {status for (status,) in session.query(OutboxMessage.status)}
+    assert first | second == every and statuses == {"sending"}
+    # Both really took part: the claims interleaved rather than one process taking all.
+    assert first and second

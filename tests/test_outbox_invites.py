@@ -18,6 +18,8 @@ from bot.delivery.pacing import VirtualPacer
 from bot.services import Services, build_services
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 async def _no_sleep(_delay: float) -> None:
     return None

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
@@ -52,11 +52,13 @@ def seed_findings(services: Services) -> list[Finding]:
     return check_registry(services.registry.snapshot())
 
 
+@pytest.mark.db
 def test_every_newsletter_defect_is_found_with_its_place(seed_findings: list[Finding]) -> None:
     found = {(f.severity, f.code, f.subject_key, f.where) for f in seed_findings}
     assert found == SEED_DEFECTS
 
 
+@pytest.mark.db
 def test_findings_say_what_is_wrong(seed_findings: list[Finding]) -> None:
     by = {(f.code, f.subject_key): f for f in seed_findings}
     molde = by["email-whitespace", "randi-myhre"]
@@ -74,6 +76,7 @@ def test_findings_say_what_is_wrong(seed_findings: list[Finding]) -> None:
     assert by["missing-data-contact", "narvik"].subject_name == "Narvik"
 
 
+@pytest.mark.db
 def test_errors_come_first_then_warnings_then_info(seed_findings: list[Finding]) -> None:
     order = [f.severity for f in seed_findings]
     assert order == sorted(order, key=["error", "warning", "info"].index)
@@ -176,15 +179,46 @@ def test_plain_addresses_pass(address: str) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(max_size=30), email=st.one_of(st.none(), st.text(max_size=40)))
+@example(name="Randi Myhre", email="randi. myhre@tromso.kommune.no")
+@example(name="x", email="a@@tromso.kommune.no")
+@example(name="x", email="no-at-sign.tromso.kommune.no")
+@example(name="x", email="a@tromso.kommune.no\r\nBcc: b@example.org")
+@example(name="x", email="geir@asker.kommune.n0")
+@example(name="x", email="")
 def test_any_name_and_address_is_reported_never_crashes(name: str, email: str | None) -> None:
     data = registry(contact("p", name or "x", email))
-    for finding in check_registry(data):
+    findings = check_registry(data)
+    for finding in findings:
         assert finding.code and finding.where and finding.message
+    # A defective address is always reported, as an error on the person, saying what it is.
+    problem = address_syntax_problem(email) if email else None
+    errors = {(f.code, f.subject_key) for f in findings if f.severity == "error"}
+    if problem is not None:
+        assert (problem[0], "p") in errors, (email, findings)
+    else:
+        assert not {code for code, key in errors if code.startswith("email-")} - {
+            "email-domain-typo"
+        }, findings
+
+
+@pytest.mark.parametrize(
+    ("email", "code"),
+    [
+        ("randi. myhre@tromso.kommune.no", "email-whitespace"),
+        ("a@@tromso.kommune.no", "email-syntax"),
+        ("a@tromso.kommune.no\nBcc: b@example.org", "email-syntax"),
+    ],
+)
+def test_a_bad_address_yields_an_error_finding(email: str, code: str) -> None:
+    [finding] = [f for f in check_registry(registry(contact("p", "Pia", email))) if f.code == code]
+    assert finding.severity == "error" and finding.subject_key == "p"
+    assert repr(email) in finding.message
 
 
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.db
 def test_check_prints_a_grouped_report_and_exits_0(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -199,6 +233,7 @@ def test_check_prints_a_grouped_report_and_exits_0(
     assert lines[-1] == "Summary: 3 errors, 10 warnings, 1 info (14 findings)"
 
 
+@pytest.mark.db
 def test_check_json_is_a_list_of_finding_objects(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,6 +260,7 @@ def test_help_documents_the_exit_status(capsys: pytest.CaptureFixture[str]) -> N
     assert "0 when the report was produced" in " ".join(capsys.readouterr().out.split())
 
 
+@pytest.mark.db
 def test_check_exits_2_when_the_registry_cannot_be_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -237,6 +273,7 @@ def test_check_exits_2_when_the_registry_cannot_be_read(
     assert captured.out == ""
 
 
+@pytest.mark.db
 def test_loading_keeps_the_defects_as_printed(services: Services) -> None:
     data = services.registry.snapshot()
     assert data.person_by_key["bjorn-andersen"].email == "ban03@karoy.kommune.no"

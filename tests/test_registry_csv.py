@@ -24,6 +24,8 @@ from bot.registry.data import RegistryData
 from bot.registry.store import read_registry
 from bot.services import Services
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 FIXTURES = Path(__file__).parent / "fixtures"
 OSLO = "Europe/Oslo"
 

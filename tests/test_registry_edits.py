@@ -32,6 +32,8 @@ from bot.registry.tables import MetaEntry
 from bot.services import Services, build_services
 from tests.calendar_checks import parse_both
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 OSLO = ZoneInfo("Europe/Oslo")
 KARI = Actor("telegram:1000", "Kari Koordinator")
 

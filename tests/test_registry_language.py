@@ -15,6 +15,8 @@ from bot.services import Services
 from bot.subscriptions import Subscriptions
 from bot.web import CalendarServer
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 def test_seed_people_have_a_language(services: Services) -> None:
     people = {p.key: p.language for p in services.registry.snapshot().people}
@@ -25,6 +27,7 @@ def test_seed_people_have_a_language(services: Services) -> None:
 def test_language_survives_the_csv_round_trip_and_bad_values_are_refused(
     services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+
     path = tmp_path / "registry.csv"
     assert main(["registry", "export", "-o", str(path)]) == 0
     text = path.read_text(encoding="utf-8-sig")

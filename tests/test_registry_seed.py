@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.services import Services
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 
 def test_all_twelve_municipalities_are_seeded(services: Services) -> None:
@@ -69,8 +73,45 @@ def test_moving_an_event_raises_its_sequence(services: Services, clock) -> None:
     assert untouched.sequence == 0
 
 
-def test_reseeding_is_skipped_when_registry_exists(services: Services) -> None:
+def test_reseeding_is_skipped_and_existing_data_survives(services: Services, config, clock) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from bot import access
+    from bot.services import build_services
+
+    # Data only the database has: an edited municipality, a linked chat user.
+    data = services.registry.snapshot()
+    renamed = replace(data.municipality_by_key["rana"], name="Rana kommune")
+    clock.advance(timedelta(hours=1))
+    services.registry.replace(
+        replace(
+            data,
+            municipalities=tuple(renamed if m.key == "rana" else m for m in data.municipalities),
+        )
+    )
+    access.record_chat_user(
+        services.db,
+        telegram_user_id=77,
+        display_name="Geir",
+        username=None,
+        private_chat_id=77,
+        now=clock.now(),
+    )
+    access.link_person(services.db, 77, "geir-graff", by=None)
+
     assert services.registry.ensure_seeded(services.config.data_file) is False
+    restarted = build_services(config, clock)  # a restart seeds an empty registry only
+    try:
+        for registry in (services.registry, restarted.registry):
+            registry.invalidate()
+            after = registry.snapshot()
+            assert after.municipality_by_key["rana"].name == "Rana kommune"
+            assert "geir-graff" in after.person_by_key
+        linked = access.find_chat_user_for_person(restarted.db, "geir-graff")
+        assert linked is not None and linked.telegram_user_id == 77
+    finally:
+        restarted.close()
 
 
 def test_snapshot_sees_a_write_by_another_process(services: Services, config, clock) -> None:

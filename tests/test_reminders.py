@@ -7,6 +7,7 @@ import email
 import email.policy
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,10 +17,14 @@ from bot.config import Config, ConfigError, RemindersConfig
 from bot.registry.data import RegistryData
 from bot.registry.marks import MarkError, mark_done, resolve_target, unmark_done
 from bot.services import Services, build_services
+from bot.subscriptions import Subscriptions
 from schedules.fire import cancel_stale_reminders, current_plan, enqueue_due_reminders
 from schedules.plan import due_now, plan_reminders
 from schedules.rules import parse_lead, rules_from_config
 from schedules.scheduler import ReminderScheduler
+from tests.mail_checks import UNSUBSCRIBE_HEADER, raw_header
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -116,12 +121,29 @@ def test_a_fired_reminder_is_queued_once(services: Services, clock: FixedClock) 
     subject = email.message_from_string(mail, policy=email.policy.default)["Subject"]
     # Geir Graff reads bokmål (his `language` in the registry).
     assert subject == "Påminnelse: Frist: alle relevante KPI-data samlet inn (2020-01-31)"
-    assert "Auto-Submitted: auto-generated" in mail and "List-Unsubscribe-Post" in mail
+    raw = by_name["Geir Graff"].body
+    assert raw_header(raw, "Auto-Submitted") == b"auto-generated"
+    assert raw_header(raw, "List-Unsubscribe-Post") == b"List-Unsubscribe=One-Click"
 
     clock.advance(timedelta(minutes=3))
     again = [f for f in enqueue_due_reminders(services) if f.reminder.event.key == "data-deadline"]
     assert again[0].added == 0
     assert len(services.outbox.rows(("reminder", fired[0].reminder.source_id))) == len(rows)
+
+
+def test_reminder_list_unsubscribe_is_a_plain_url_as_queued(
+    services: Services, clock: FixedClock
+) -> None:
+    clock.set(at("2020-01-17"))
+    fired = [f for f in enqueue_due_reminders(services) if f.reminder.event.key == "data-deadline"]
+    rows = services.outbox.rows(("reminder", fired[0].reminder.source_id))
+    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    assert rows
+    for row in rows:
+        match = UNSUBSCRIBE_HEADER.fullmatch(raw_header(row.body, "List-Unsubscribe"))
+        assert match is not None, raw_header(row.body, "List-Unsubscribe")
+        token = parse_qs(urlsplit(match.group(1).decode()).query)["token"][0]
+        assert subscriptions.read_token(token).subscriber == row.recipient
 
 
 def test_catch_up_after_downtime_sends_the_latest_missed_reminder_late(

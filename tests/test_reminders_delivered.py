@@ -29,6 +29,9 @@ OSLO = ZoneInfo("Europe/Oslo")
 VESA = "vesa.heikki.jantti@bodo.kommune.no"  # Bodø's data contact
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 def _at(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), time(8, 0), OSLO)
 

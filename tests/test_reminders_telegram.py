@@ -16,9 +16,12 @@ from bot.registry.marks import done_marks
 from bot.services import Services
 from handlers.telegram.outbound import PtbTransport
 from handlers.telegram.transport import TelegramChat
+from schedules.fire import current_plan
 from schedules.scheduler import ReminderScheduler
-from tests.botapi_standin import BotApiStandIn, callback_update
-from tests.chat_fakes import COORDINATOR, USER
+from tests.botapi_standin import BotApiStandIn, callback_update, message_update
+from tests.chat_fakes import COORDINATOR, USER, exchange, texts
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 pytest_plugins = ("tests.chat_fixtures",)
 
@@ -93,3 +96,41 @@ async def test_deadline_reminder_arrives_and_the_button_marks_it_done(
     assert [c for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == RANDI][
         -1
     ] is thanks
+
+
+async def test_done_typed_in_telegram_marks_only_ones_own_municipality(
+    api: BotApiStandIn,
+    bot: TelegramChat,
+    running: ReminderScheduler,
+    tg_services: Services,
+    clock: FixedClock,
+) -> None:
+    """/done DEADLINE MUNICIPALITY typed in the chat: refused for someone else's municipality,
+    recorded for one's own (and by a coordinator for any), and the next reminder leaves the
+    municipality out."""
+
+    async def say(user: int, text: str) -> str:
+        [reply] = texts(await exchange(api, message_update(user, text)))
+        return reply
+
+    assert (await say(GEIR, "/done data-deadline Molde")) == (
+        "Only Molde's own contacts or a coordinator can mark this."
+    )
+    assert done_marks(tg_services.db) == set()
+    assert (await say(RANDI, "/done")).startswith("Usage: /done DEADLINE MUNICIPALITY")
+    assert (await say(RANDI, "/done network-meeting Molde")) == (
+        "network-meeting is not a deadline"
+    )
+    assert (await say(RANDI, "/done data-deadline Molde")) == (
+        "Molde has met Deadline: all KPI data collected: no more reminders for it. Thank you!"
+    )
+    assert (await say(RANDI, "/done data-deadline molde")) == (
+        "Molde was already marked as having met Deadline: all KPI data collected."
+    )
+    assert (await say(COORDINATOR, "/done data-deadline Asker")).startswith("Asker has met")
+    assert done_marks(tg_services.db) == {("data-deadline", "molde"), ("data-deadline", "asker")}
+
+    # The next reminders leave both municipalities out.
+    plan = [r for r in current_plan(tg_services, clock.now()) if r.event.key == "data-deadline"]
+    targets = {t.municipality for t in plan[0].targets}
+    assert "bodo" in targets and not {"molde", "asker"} & targets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.answering.model import Answer
 from bot.chat import ChatService
 from bot.services import Services
@@ -16,6 +18,8 @@ from tests.chat_fakes import (
     texts,
     visible,
 )
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 # The fixtures api, tg_env, tg_services, engine and bot.
 pytest_plugins = ("tests.chat_fixtures",)
@@ -69,9 +73,21 @@ async def test_who_and_when_pass_the_query_to_the_engine(
     [usage] = texts(await exchange(api, message_update(USER, "/who")))
     assert "Tell me who you are looking for" in usage
     assert engine.asked == []
-    await exchange(api, message_update(USER, "/who data contact Bodø"))
-    await exchange(api, message_update(USER, "/when styringsgruppemøtet", language_code="nb"))
-    await exchange(api, message_update(USER, "/who is the programme leader?"))
+    replies = []
+    for update in (
+        message_update(USER, "/who data contact Bodø"),
+        message_update(USER, "/when styringsgruppemøtet", language_code="nb"),
+        message_update(USER, "/who is the programme leader?"),
+    ):
+        [call] = await exchange(api, update)
+        assert int(call.params["chat_id"]) == USER
+        replies.append(visible(call.params["text"]))
+    # What the user reads is the engine's answer to the question the command made.
+    assert replies == [
+        "answer to who is data contact Bodø",
+        "answer to når er styringsgruppemøtet",
+        "answer to who is the programme leader?",
+    ]
     assert [q for q, _ in engine.asked] == [
         "who is data contact Bodø",
         "når er styringsgruppemøtet",
@@ -82,9 +98,27 @@ async def test_who_and_when_pass_the_query_to_the_engine(
 async def test_next_asks_the_engine_what_is_next(
     api: BotApiStandIn, bot: TelegramChat, engine: ScriptedEngine
 ) -> None:
-    await exchange(api, message_update(USER, "/next"))
-    await exchange(api, message_update(USER, "/next", language_code="nb"))
+    [en] = texts(await exchange(api, message_update(USER, "/next")))
+    [nb] = texts(await exchange(api, message_update(USER, "/next", language_code="nb")))
     assert engine.asked == [("what is next?", None), ("hva skjer nå?", None)]
+    assert (en, nb) == ("answer to what is next?", "answer to hva skjer nå?")
+
+
+async def test_who_when_and_next_answer_from_the_registry(
+    api: BotApiStandIn, tg_services: Services
+) -> None:
+    """The same commands with the real answer engine: the reply names what the registry says."""
+    async with running_telegram(tg_services):
+        [who] = texts(await exchange(api, message_update(USER, "/who data contact Bodø")))
+        assert "Vesa Heikki Jäntti" in who and "vesa.heikki.jantti@bodo.kommune.no" in who
+        [when] = texts(
+            await exchange(
+                api, message_update(USER, "/when styringsgruppemøtet", language_code="nb")
+            )
+        )
+        assert "24. april 2020" in when and "Ålesund" in when
+        [upcoming] = texts(await exchange(api, message_update(USER, "/next")))
+        assert "31 January 2020" in upcoming and "Deadline: all KPI data collected" in upcoming
 
 
 async def test_free_text_in_private_is_a_question_and_everything_is_escaped(
@@ -258,3 +292,27 @@ async def test_stickers_photos_and_edits_get_a_sensible_reply(
     api.push_update(message_update(USER, extra={"photo": photo}, chat_id=-9, chat_type="group"))
     await exchange(api, message_update(USER, "/help"))
     assert api.sent_texts(-9) == []
+
+
+async def test_a_long_answer_is_split_into_messages_telegram_takes(
+    api: BotApiStandIn, tg_services: Services
+) -> None:
+    """An answer of 6,000 emoji and escaped signs (12,000+ UTF-16 units once parsed): the
+    stand-in refuses any message over 4,096 units or with HTML it cannot parse, so every
+    piece arriving means every piece fits."""
+    long_text = " ".join(["🎉" * 50 + " <&> " + "å" * 20] * 80)
+    engine = ScriptedEngine(lambda q, lang: Answer("answer", "en", long_text))
+    tg_services.answers = engine  # type: ignore[assignment]
+    async with running_telegram(tg_services):
+        before = len(api.calls_to("sendMessage"))
+        api.push_update(message_update(USER, "tell me everything"))
+        await api.wait_until(
+            lambda: (
+                "".join(texts(api.calls_to("sendMessage")[before:])).count("🎉") == 4000
+                or bool(api.refusals)
+            )
+        )
+        pieces = texts(api.calls_to("sendMessage")[before:])
+    assert api.refusals == []
+    assert len(pieces) >= 3
+    assert " ".join(p.strip() for p in pieces).split() == long_text.split()

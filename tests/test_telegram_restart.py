@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot import access
 from bot.app import build_components, serve
 from bot.config import load_config
 from bot.services import Services, build_services
 from tests.botapi_standin import BotApiStandIn, callback_update, message_update
 from tests.chat_fakes import COORDINATOR, USER, exchange, running_telegram, texts
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 pytest_plugins = ("tests.chat_fixtures",)
 

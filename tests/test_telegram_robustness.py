@@ -15,6 +15,8 @@ from handlers.telegram.transport import TelegramChat
 from tests.botapi_standin import BotApiStandIn, message_update
 from tests.chat_fakes import USER, ScriptedEngine, exchange, running_telegram, texts, visible
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 

@@ -10,6 +10,8 @@ from handlers.telegram.transport import TelegramChat
 from tests.botapi_standin import BotApiStandIn, message_update
 from tests.chat_fakes import COORDINATOR, USER, ScriptedEngine, exchange, texts
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 

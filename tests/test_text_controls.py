@@ -22,10 +22,14 @@ from bot.services import Services
 UNSAFE = ["\u2028", "\u2029", "\x85", "\u202e", "\u2066", "\u200f", "\ufeff"]
 
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
+
 @pytest.mark.parametrize("char", UNSAFE)
 def test_csv_import_refuses_the_whole_file_and_names_the_code_point(
     char: str, tmp_path: Path, services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
+
     assert main(["registry", "export", "-o", str(tmp_path / "r.csv")]) == 0
     text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     changed = text.replace("Gro Sæten", f"Gro{char}Sæten", 1)

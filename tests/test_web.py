@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,6 +18,8 @@ from bot.config import ConfigError, load_config
 from bot.services import Services, build_services
 from bot.web import CalendarServer
 from tests.calendar_checks import parse_both
+
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aE"
 
@@ -84,7 +89,7 @@ async def test_unknown_feeds_health_and_links(
 ) -> None:
     server, _services = public_server
     async with aiohttp.ClientSession() as http:
-        for path in ("/calendar/nowhere.ics", "/calendar/programme", "/calendar/../x.ics"):
+        for path in ("/calendar/nowhere.ics", "/calendar/programme"):
             async with http.get(server.base_url + path) as response:
                 assert response.status == 404, path
         async with http.get(server.base_url + "/healthz") as response:
@@ -98,6 +103,46 @@ async def test_unknown_feeds_health_and_links(
         async with http.get(bodo.url, params={"lang": "nb"}) as response:
             assert response.status == 200
             assert "X-WR-CALNAME:U4SSC Norge - Bodø" in await response.text()
+
+
+async def _raw_get(port: int, target: bytes) -> tuple[int, bytes]:
+    """GET `target` exactly as given (an HTTP client would normalise `..` away first)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    status_line, _, rest = response.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/calendar/../x.ics",
+        b"/calendar/../../pyproject.toml",
+        b"/calendar/%2e%2e/programme.ics",
+        b"/calendar/..%2f..%2fdata%2fregistry.toml.ics",
+        b"/calendar/..%2fpyproject.toml",
+        b"/calendar/..%2f..%2fpyproject.toml",
+        b"/calendar/%2E%2E%2Fdata%2Fregistry.toml",
+        b"/calendar/%2E%2E%2F%2E%2E%2Fpyproject.toml",
+        b"/calendar/programme.ics/../../../data/registry.toml",
+        b"/calendar/TOKEN/../programme.ics",
+    ],
+)
+async def test_path_traversal_reaches_nothing(
+    public_server: tuple[CalendarServer, Services], target: bytes
+) -> None:
+    """Sent as raw bytes, so the `..` reaches the server as written."""
+    server, _services = public_server
+    assert server.port is not None
+    status, body = await _raw_get(server.port, target)
+    assert status in (400, 404), (target, status)
+    assert b"BEGIN:VCALENDAR" not in body and b"[project]" not in body and b"[[" not in body
 
 
 async def test_private_feeds_need_the_token(
@@ -132,9 +177,19 @@ async def test_a_taken_port_is_an_error_that_leaves_nothing_open(
     monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", f"127.0.0.1:{server.port}")
     config = load_config()
     second = CalendarServer(dataclasses.replace(services, config=config))
-    with pytest.raises(OSError):
+    fds_before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match=r"(?i)address already in use"):
         await second.start()
-    await second.stop()
+    # Nothing of the failed start is left: no socket or other descriptor, no runner, and the
+    # running server's address is still the one links point at.
+    assert set(os.listdir("/proc/self/fd")) <= fds_before
+    assert second._runner is None and second.port is None
+    assert services.calendar_base_url == server.base_url
+    await second.stop()  # safe after a failed start
+    # Once the first server stops, the port is free again: the failed start held nothing.
+    await server.stop()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", server.port or 0))
 
 
 async def test_private_feeds_without_a_token_refuse_to_start(

@@ -22,6 +22,8 @@ from bot.services import Services, build_services
 from bot.subscriptions import public_url_problem
 from bot.web import CalendarServer
 
+pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
+
 
 @pytest.fixture
 async def server(clock: FixedClock) -> AsyncIterator[tuple[CalendarServer, Services]]:
@@ -36,6 +38,7 @@ async def server(clock: FixedClock) -> AsyncIterator[tuple[CalendarServer, Servi
 async def test_last_modified_and_if_modified_since(
     server: tuple[CalendarServer, Services],
 ) -> None:
+
     calendar, _services = server
     url = f"http://127.0.0.1:{calendar.port}/calendar/programme.ics"
     async with aiohttp.ClientSession() as http:

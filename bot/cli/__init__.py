@@ -105,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     broadcast = sub.add_parser("broadcast", help="send a message to an audience")
     broadcast.add_argument("--audience", metavar="NAME", required=True)
-    broadcast.add_argument("--channel", default="telegram,email", metavar="telegram,email")
+    broadcast.add_argument(
+        "--channel",
+        default="telegram,email",
+        metavar="telegram,email",
+        help="telegram, email, or both (telegram,email; the default)",
+    )
     broadcast.add_argument("--subject", metavar="S")
     body = broadcast.add_mutually_exclusive_group(required=True)
     body.add_argument("--text", metavar="T")

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.delivery.models import EMAIL, TELEGRAM, BroadcastRecord
 from bot.delivery.outbox import NewMessage, Outbox, Progress, Source
 from bot.delivery.recipients import UNREACHABLE, UNSUBSCRIBED, Reach, Recipient, Skip, resolve
-from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html
+from bot.delivery.render import TELEGRAM_LIMIT, email_message, telegram_html, utf16_len
 from bot.delivery.worker import ChannelWorker, wait_first
 from bot.i18n import gettext, ngettext, reply_language
 from bot.inbound.questions import unsubscribe_mailto
@@ -74,9 +74,14 @@ def source_of(broadcast_id: int) -> Source:
 
 
 def parse_channels(text: str | Sequence[str]) -> tuple[str, ...]:
-    """ "telegram,email" -> ("telegram", "email"); refuses unknown or empty lists."""
+    """ "telegram,email" (or "both") -> ("telegram", "email"); refuses unknown or empty lists."""
     items = text.split(",") if isinstance(text, str) else list(text)
-    channels = tuple(dict.fromkeys(c.strip().lower() for c in items if c.strip()))
+    # "both" (what the refusal below offers) stands for the two channels.
+    names = (c.strip().lower() for c in items if c.strip())
+    expanded = [
+        part for name in names for part in ((TELEGRAM, EMAIL) if name == "both" else (name,))
+    ]
+    channels = tuple(dict.fromkeys(expanded))
     unknown = [c for c in channels if c not in (TELEGRAM, EMAIL)]
     if unknown or not channels:
         raise BroadcastRefused(
@@ -133,6 +138,12 @@ def check_request(
     if len(body) > cfg.max_text_chars:
         raise BroadcastRefused(
             f"the message text has {len(body)} characters; the limit is {cfg.max_text_chars}"
+        )
+    if TELEGRAM in chosen and utf16_len(body) > cfg.max_text_chars:
+        # Telegram counts UTF-16 units: an emoji (or any sign beyond U+FFFF) counts twice.
+        raise BroadcastRefused(
+            f"the message text counts {utf16_len(body)} characters on Telegram (emoji count "
+            f"twice); the limit is {cfg.max_text_chars}"
         )
     title = (subject or "").strip() if subject is not None else ""
     if subject is not None:
@@ -270,7 +281,8 @@ def _render(
             gettext(lang, "To stop these messages: /unsubscribe {key}", key=audience.key),
         ]
         body = telegram_html(request.subject, [request.text, *footer])
-        if len(body) > TELEGRAM_LIMIT:
+        # What Telegram counts is the text once parsed (escapes are one character each).
+        if utf16_len("\n".join([request.subject or "", request.text, *footer])) > TELEGRAM_LIMIT:
             raise HeaderValueError("the message is too long for Telegram once escaped")
         options = {"parse_mode": "HTML"}
         subject = request.subject

@@ -25,6 +25,11 @@ from bot.mail import (
 TELEGRAM_LIMIT = 4096
 
 
+def utf16_len(text: str) -> int:
+    """A text's length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def telegram_html(title: str | None, lines: Sequence[str]) -> str:
     """A Telegram HTML message: an optional bold title, then the lines, all escaped."""
     parts = [f"<b>{html.escape(title, quote=False)}</b>"] if title else []

@@ -14,6 +14,7 @@ from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -164,8 +165,10 @@ class PtbTransport:
         except BadRequest as exc:
             gone = any(marker in exc.message.lower() for marker in _GONE)
             raise PermanentFailure(exc.message, unreachable=gone) from None
-        except InvalidToken as exc:
-            # The token is wrong for every message: keep them queued until it is fixed.
+        except (InvalidToken, EndPointNotFound) as exc:
+            # The token is wrong for every message: keep them queued until it is fixed. A token
+            # revoked after start-up comes back from do_api_request as EndPointNotFound (PTB
+            # reads Telegram's 401/404 so once initialised), and sendMessage surely exists.
             raise TemporaryFailure(f"Telegram refused the bot token: {exc.message}") from None
         except NetworkError as exc:  # includes TimedOut and 5xx answers
             raise TemporaryFailure(exc.message) from None
