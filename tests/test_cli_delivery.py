@@ -97,7 +97,7 @@ def test_broadcast_dry_run_shows_and_queues_nothing(
     assert main(argv) == 0
     lines = _out(capsys).splitlines()
     assert lines[0] == (
-        "Dry run: broadcast to Network of Excellence on telegram, email; 1 message would be queued"
+        "Dry run: broadcast to Network of Excellence on telegram, email; 8 messages would be queued"
     )
     assert lines[1] == "Subject: U4SSC Norge: Network of Excellence (bynettverket)"
     assert "  telegram Geir Graff <501>" in lines
