@@ -16,7 +16,7 @@ from bot.services import Services, build_services
 from bot.web import CalendarServer
 from tests.calendar_checks import parse_both
 
-TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aE"
+TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aEh7Jd0Qw5"
 
 
 async def _started(services: Services) -> CalendarServer:

@@ -304,6 +304,8 @@ class BroadcastReport:
     unreachable: list[ReportLine] = field(default_factory=list)
     unsubscribed: list[ReportLine] = field(default_factory=list)
     cancelled: list[ReportLine] = field(default_factory=list)
+    # Kept in the outbox by delivery safety (bot.delivery.hold) until the operator releases it.
+    held: list[ReportLine] = field(default_factory=list)
 
 
 def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
@@ -318,6 +320,7 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
     unreachable: list[ReportLine] = []
     unsubscribed: list[ReportLine] = []
     cancelled: list[ReportLine] = []
+    held: list[ReportLine] = []
     for skip in skipped:
         target = unsubscribed if skip.kind == UNSUBSCRIBED else unreachable
         target.append(ReportLine(skip.name, skip.channel, skip.reason))
@@ -329,6 +332,8 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
             pending += 1
         elif row.status == "failed":
             (unreachable if row.unreachable else failed).append(line)
+        elif row.status == "held":
+            held.append(line)
         elif (row.last_error or "").startswith(UNSUBSCRIBED):
             unsubscribed.append(line)
         elif (row.last_error or "").startswith(UNREACHABLE):
@@ -336,7 +341,7 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         else:
             cancelled.append(line)
     return BroadcastReport(
-        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled
+        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled, held
     )
 
 
@@ -353,6 +358,7 @@ def format_report(report: BroadcastReport) -> str:
         ("unreachable", report.unreachable),
         ("unsubscribed", report.unsubscribed),
         ("cancelled", report.cancelled),
+        ("held", report.held),
     ):
         groups: dict[tuple[str, str], list[str]] = {}
         for item in items:
