@@ -18,6 +18,7 @@ from bot.delivery.hold import log_startup
 from bot.files import config_file_warning
 from bot.lifecycle import Component
 from bot.services import Services, build_services
+from bot.webguard import loop_exception_handler
 
 log = logging.getLogger("coordbot")
 
@@ -131,6 +132,8 @@ def _startup_message(component: Component, exc: Exception) -> str:
 async def _main(services: Services, interactive: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # A flood that runs the process out of descriptors must not turn into a log flood.
+    loop.set_exception_handler(loop_exception_handler())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     components = build_components(services, interactive=interactive, request_stop=stop.set)

@@ -24,6 +24,7 @@ from bot.calendar.feeds import (
 from bot.config import ConfigError
 from bot.services import Services
 from bot.subscriptions import Subscriptions, add_unsubscribe_routes
+from bot.webguard import KEEPALIVE_TIMEOUT_SECONDS, GuardedSite, connection_cap, install_log_limits
 
 log = logging.getLogger("coordbot.web")
 
@@ -40,6 +41,7 @@ class CalendarServer:
         self._services = services
         self._config = services.config.calendar
         self._runner: web.AppRunner | None = None
+        self.site: GuardedSite | None = None
         self._cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
         self.port: int | None = None
         self.host, port_text = _split_listen(self._config.listen)
@@ -74,9 +76,17 @@ class CalendarServer:
                 "set COORDBOT_CALENDAR_FEED_TOKEN to a long random value"
             )
         # No access log: feed URLs can carry the secret token.
-        self._runner = web.AppRunner(self.application(), access_log=None)
+        self._runner = web.AppRunner(
+            self.application(), access_log=None, keepalive_timeout=KEEPALIVE_TIMEOUT_SECONDS
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._listen_port)
+        # Flood defences (bot.webguard): a connection cap under the file limit, a header-read
+        # timeout, and errors logged as a rate-limited summary.
+        install_log_limits()
+        site = GuardedSite(
+            self._runner, self.host, self._listen_port, max_connections=connection_cap()
+        )
+        self.site = site
         try:
             await site.start()
         except OSError:
