@@ -205,7 +205,7 @@ def _main() -> None:
     sys.path.insert(0, str(REPO))
     from tests.smtp_server import SmtpTestServer
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     import tempfile
 
