@@ -189,7 +189,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_main(services, interactive=interactive))
     except StartupError as exc:
-        print(f"coordbot: {exc}", file=sys.stderr)
+        # PTB puts a rejected token into its message: redact like the log does.
+        print(
+            f"coordbot: {redact.redact(str(exc), redact.config_secrets(config))}", file=sys.stderr
+        )
         return 1
     finally:
         services.close()
