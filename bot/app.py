@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import logging
 import os
 import signal
@@ -142,6 +143,10 @@ async def _main(services: Services, interactive: bool) -> None:
         return
 
     def announce() -> None:
+        # What start-up built (the registry snapshot, the engine's index, SQLAlchemy's
+        # mappers) lives as long as the process: keep it out of the collector's full passes,
+        # which otherwise stop every thread, the loop's too, for a long moment.
+        gc.freeze()
         # Printed, not logged: the console chat shows only warnings, and the operator needs
         # the address whatever port was picked.
         if services.calendar_base_url:
@@ -186,6 +191,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.warning("%s", warning)
     log_startup(config)
     services = build_services(config)
+    # Chat, database and engine work runs in worker threads; the loop thread must get the GIL
+    # back quickly when it has I/O to serve (the default is 5 ms per waiting thread).
+    sys.setswitchinterval(0.001)
     try:
         asyncio.run(_main(services, interactive=interactive))
     except StartupError as exc:

@@ -171,7 +171,7 @@ class DeliveryComponent:
                 await asyncio.wait_for(self._stop.wait(), interval)
             if not self._stop.is_set():
                 try:
-                    self._services.outbox.release_interrupted()
+                    await asyncio.to_thread(self._services.outbox.release_interrupted)
                 except Exception:
                     log.exception("releasing interrupted messages failed")
 

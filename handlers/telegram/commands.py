@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -23,7 +24,8 @@ def command_callback(chat: ChatService, name: str) -> Callback:
         if message is None or sender is None:
             return
         parsed = parse_command(message.text or "")
-        reply = chat.command(sender, name, parsed.args if parsed else "")
+        # Database and engine work in a worker thread: the loop keeps serving meanwhile.
+        reply = await asyncio.to_thread(chat.command, sender, name, parsed.args if parsed else "")
         await answer(update, context.bot, reply, chat)
 
     return on_command

@@ -107,7 +107,8 @@ async def send_reply(
     except Forbidden as exc:
         log.info("chat %s cannot be reached (%s); recorded as blocked", chat_id, exc.message)
         if chat is not None and chat_id > 0:
-            access.mark_blocked(chat.services.db, chat_id, chat.services.clock.now())
+            now = chat.services.clock.now()
+            await asyncio.to_thread(access.mark_blocked, chat.services.db, chat_id, now)
     return sent
 
 

@@ -5,6 +5,8 @@ Free text is a question in private chats; in groups only when it mentions the bo
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import MessageEntity, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -24,7 +26,8 @@ def register(application: Application, chat: ChatService) -> None:
         message, sender = update.effective_message, sender_of(update)
         if message is None or sender is None:
             return
-        await answer(update, context.bot, chat.question(sender, message.text or ""), chat)
+        reply = await asyncio.to_thread(chat.question, sender, message.text or "")
+        await answer(update, context.bot, reply, chat)
 
     async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, sender = update.effective_message, sender_of(update)
@@ -38,14 +41,17 @@ def register(application: Application, chat: ChatService) -> None:
         for text in mentions.values():
             if text.casefold() == handle:
                 question = question.replace(text, " ")
-        await answer(update, context.bot, chat.question(sender, question), chat)
+        await answer(
+            update, context.bot, await asyncio.to_thread(chat.question, sender, question), chat
+        )
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, sender = update.callback_query, sender_of(update)
         if query is None or sender is None:
             return
         await query.answer()
-        reply = chat.choose(sender, (query.data or "").removeprefix(CALLBACK_PREFIX))
+        choice = (query.data or "").removeprefix(CALLBACK_PREFIX)
+        reply = await asyncio.to_thread(chat.choose, sender, choice)
         target = query.message.chat.id if query.message else sender.user_id
         if target is not None:
             await send_reply(context.bot, target, reply, chat=chat)
