@@ -43,13 +43,15 @@ def build_workers(
     pacer: Pacer,
     source: Source | None = None,
     poll_seconds: float | None = None,
+    limiter: TelegramRateLimiter | None = None,
 ) -> list[ChannelWorker]:
-    """A Telegram worker (when there is a transport) and an e-mail worker (when a mailer)."""
+    """A Telegram worker (when there is a transport) and an e-mail worker (when a mailer);
+    `limiter` is a shared Telegram budget (else the worker gets its own on `pacer`'s clock)."""
     cfg = services.config.delivery
     screen = delivery_screen(services)
     workers: list[ChannelWorker] = []
     if telegram is not None:
-        limiter = TelegramRateLimiter(
+        limiter = limiter or TelegramRateLimiter(
             pacer.monotonic,
             per_second=cfg.telegram_per_second,
             per_chat_per_second=cfg.telegram_per_chat_per_second,
@@ -112,6 +114,7 @@ class DeliveryComponent:
         )
         self.holds: dict[str, Hold] = {}
         self._pacer = pacer or RealPacer()
+        self._shared_budget = pacer is None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.workers: list[ChannelWorker] = []
@@ -133,6 +136,8 @@ class DeliveryComponent:
             mailer=self._mailer if EMAIL not in self.holds else None,
             pacer=self._pacer,
             poll_seconds=self._services.config.delivery.poll_seconds,
+            # On the real clock, one Telegram budget with the chat's replies.
+            limiter=self._services.telegram_limiter() if self._shared_budget else None,
         )
         self._stop.clear()
         self._tasks = [

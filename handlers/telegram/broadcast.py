@@ -23,7 +23,7 @@ from bot.chat.delivery_commands import (
 )
 from bot.delivery.broadcast import source_of
 from bot.i18n import Lang, gettext
-from handlers.telegram.common import sender_of
+from handlers.telegram.common import reply_to, sender_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ def register(application: Application, chat: ChatService) -> None:
         message, sender = update.effective_message, sender_of(update)
         if message is None or sender is None or sender.user_id is None:
             return
+        refusal = chat.limit(sender)
+        if refusal is not None:
+            await reply_to(update, context, refusal, chat)
+            return
         user_id, args = sender.user_id, command_args(message.text or "")
 
         def work() -> tuple[Lang, Draft]:
@@ -79,6 +83,10 @@ def register(application: Application, chat: ChatService) -> None:
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, sender = update.callback_query, sender_of(update)
         if query is None or sender is None or sender.user_id is None or query.data is None:
+            return
+        refusal = chat.limit(sender)
+        if refusal is not None:
+            await query.answer(refusal.plain_text()[:200], show_alert=True)
             return
         action, _sep, ident = query.data.removeprefix(CALLBACK).partition(":")
         if not ident.isdigit():

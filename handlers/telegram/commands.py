@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.chat import ChatService
 from bot.chat.commands import Group, commands_in, parse_command
-from handlers.telegram.common import answer, sender_of
+from handlers.telegram.common import reply_to, sender_of
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -26,7 +26,7 @@ def command_callback(chat: ChatService, name: str) -> Callback:
         parsed = parse_command(message.text or "")
         # Database and engine work in a worker thread: the loop keeps serving meanwhile.
         reply = await asyncio.to_thread(chat.command, sender, name, parsed.args if parsed else "")
-        await answer(update, context.bot, reply, chat)
+        await reply_to(update, context, reply, chat)
 
     return on_command
 

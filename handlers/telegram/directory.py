@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot.chat import ChatService
 from handlers.telegram.commands import register_group
-from handlers.telegram.common import answer, send_reply, sender_of
+from handlers.telegram.common import reply_to, send_reply, sender_of
 from handlers.telegram.render import CALLBACK_PREFIX
 
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -27,7 +27,7 @@ def register(application: Application, chat: ChatService) -> None:
         if message is None or sender is None:
             return
         reply = await asyncio.to_thread(chat.question, sender, message.text or "")
-        await answer(update, context.bot, reply, chat)
+        await reply_to(update, context, reply, chat)
 
     async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, sender = update.effective_message, sender_of(update)
@@ -41,9 +41,8 @@ def register(application: Application, chat: ChatService) -> None:
         for text in mentions.values():
             if text.casefold() == handle:
                 question = question.replace(text, " ")
-        await answer(
-            update, context.bot, await asyncio.to_thread(chat.question, sender, question), chat
-        )
+        reply = await asyncio.to_thread(chat.question, sender, question)
+        await reply_to(update, context, reply, chat)
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, sender = update.callback_query, sender_of(update)

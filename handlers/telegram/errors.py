@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.chat import ChatService
 from bot.chat.commands import parse_command
-from handlers.telegram.common import answer, sender_of
+from handlers.telegram.common import answer, reply_to, sender_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def register(application: Application, chat: ChatService) -> None:
         if not sender.private and not addressed:
             return
         reply = await asyncio.to_thread(chat.command, sender, parsed.name, parsed.args)
-        await answer(update, context.bot, reply, chat)
+        await reply_to(update, context, reply, chat)
 
     async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender = sender_of(update)

@@ -11,7 +11,7 @@ from bot.chat import ChatService
 from bot.chat.delivery_commands import change_subscription, subscription_overview
 from handlers.telegram.broadcast import command_args
 from handlers.telegram.commands import Callback
-from handlers.telegram.common import sender_of
+from handlers.telegram.common import reply_to, sender_of
 
 
 def register(application: Application, chat: ChatService) -> None:
@@ -22,6 +22,10 @@ def register(application: Application, chat: ChatService) -> None:
         async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             message, sender = update.effective_message, sender_of(update)
             if message is None or sender is None or sender.user_id is None:
+                return
+            refusal = chat.limit(sender)
+            if refusal is not None:
+                await reply_to(update, context, refusal, chat)
                 return
             user_id = sender.user_id
             args = command_args(message.text or "")
