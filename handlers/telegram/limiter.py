@@ -6,6 +6,7 @@ and 20 a minute per group."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -79,28 +80,43 @@ def _is_int(value: object) -> bool:
 
 class PerUserUpdates(BaseUpdateProcessor):
     """Updates of different users are handled side by side (one chat waiting for its send
-    slot holds up nobody else); each user's own updates one after another, in order."""
+    slot holds up nobody else); each user's own updates one after another, in order.
+
+    PTB's own bound is taken before an update is looked at, so a user with many updates
+    queued would hold every place; the bound here is taken in the user's turn instead.
+    """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNBOUNDED)
+        self._places = asyncio.Semaphore(max_concurrent_updates)
         self._turns: dict[int, asyncio.Lock] = {}
+        self._waiting: Counter[int] = Counter()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await `coroutine` in its user's turn."""
+        """Wait for the user's turn, then for a free place, then handle the update."""
         user = getattr(update, "effective_user", None)
         if user is None:
-            await coroutine
+            async with self._places:
+                await coroutine
             return
         turn = self._turns.setdefault(user.id, asyncio.Lock())
+        self._waiting[user.id] += 1
         try:
-            async with turn:
+            async with turn, self._places:
                 await coroutine
         finally:
-            if not turn.locked() and self._turns.get(user.id) is turn:
-                del self._turns[user.id]  # bounded memory: only users with work in hand
+            self._waiting[user.id] -= 1
+            if not self._waiting[user.id]:
+                # Bounded memory: only users with work in hand keep a lock.
+                del self._waiting[user.id]
+                self._turns.pop(user.id, None)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+# PTB's semaphore must never be the one that waits (see PerUserUpdates).
+_UNBOUNDED = 1 << 30
