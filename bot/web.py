@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from bot.access import feed_token_owner
 from bot.calendar.feeds import (
     FeedLink,
     UnknownFeed,
@@ -114,8 +115,11 @@ class CalendarServer:
         return await self._feed(request, request.match_info["name"])
 
     async def _token_feed(self, request: web.Request) -> web.StreamResponse:
-        if not token_matches(self._config, request.match_info["token"]):
-            return _not_found()
+        token = request.match_info["token"]
+        if not token_matches(self._config, token) and (
+            await asyncio.to_thread(feed_token_owner, self._services.db, token) is None
+        ):
+            return _not_found()  # neither the shared token nor a user's own (revoked ones)
         return await self._feed(request, request.match_info["name"])
 
     async def _feed(self, request: web.Request, name: str) -> web.StreamResponse:

@@ -421,7 +421,26 @@ class ChatService:
     def _calendar(self, ctx: Context, args: str) -> Reply:
         person_key = ctx.user.person_key if ctx.user else None
         return directory.calendar_reply(
-            self.services, ctx.lang, attach=not ctx.sender.console, person_key=person_key
+            self.services,
+            ctx.lang,
+            attach=not ctx.sender.console,
+            person_key=person_key,
+            private_token=self._feed_token(ctx),
+            user_id=ctx.sender.user_id,
+        )
+
+    def _feed_token(self, ctx: Context) -> str | None:
+        """The token for private feed links: the user's own when they are approved, linked
+        or a coordinator; the configured one for the operator on the console; else None."""
+        if self.services.config.calendar.public_feeds:
+            return None
+        if ctx.sender.console:
+            return self.services.config.calendar.feed_token or None
+        known = ctx.user is not None and (ctx.user.approved or ctx.user.person_key is not None)
+        if ctx.sender.user_id is None or not (known or ctx.coordinator):
+            return None
+        return access.personal_feed_token(
+            self.services.db, ctx.sender.user_id, self.services.clock.now()
         )
 
 
