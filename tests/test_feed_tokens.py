@@ -63,7 +63,9 @@ async def test_private_links_are_personal_and_revocable(
             assert "Revoked the feed token of user 6001" in capsys.readouterr().out
             async with http.get(url) as response:
                 assert response.status == 404
-            async with http.get(f"http://127.0.0.1:{server.port}/calendar/{bjorn}/programme.ics") as response:
+            async with http.get(
+                f"http://127.0.0.1:{server.port}/calendar/{bjorn}/programme.ics"
+            ) as response:
                 assert response.status == 200
         # Her next /calendar gives her a new token.
         [again] = _tokens(chat.command(_sender(ANNE), "calendar", "").plain_text())
