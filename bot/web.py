@@ -7,6 +7,7 @@ feed as text/calendar with a strong ETag; If-None-Match gives 304. GET /healthz 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 
 from aiohttp import web
@@ -62,6 +63,10 @@ class CalendarServer:
         """The aiohttp application (routes only; no sockets)."""
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        # The start-up log points at /calendar/: both it and / list the feeds.
+        app.router.add_get("/", self._index)
+        app.router.add_get("/calendar/", self._index)
+        app.router.add_get("/calendar", self._index)
         app.router.add_get("/calendar/{name}.ics", self._public_feed)
         app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
         add_unsubscribe_routes(
@@ -108,6 +113,37 @@ class CalendarServer:
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok\n", content_type="text/plain")
+
+    async def _index(self, request: web.Request) -> web.Response:
+        lang = request.query.get("lang") or self._services.config.bot.default_language
+        if lang not in ("en", "nb", "nn"):
+            lang = "en"
+        page = await asyncio.to_thread(self._index_page, lang)
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    def _index_page(self, lang: str) -> str:
+        """Every feed with its links (public feeds) or its name only (private feeds: the
+        links carry a token and are given out by /calendar in the chat)."""
+        items = []
+        for link in self.links(lang):
+            title = html.escape(link.title)
+            if self._config.public_feeds:
+                items.append(
+                    f'<li>{title}: <a href="{html.escape(link.webcal_url)}">subscribe</a> · '
+                    f'<a href="{html.escape(link.url)}">{html.escape(link.name)}.ics</a></li>'
+                )
+            else:
+                items.append(f"<li>{title} ({html.escape(link.name)})</li>")
+        note = (
+            ""
+            if self._config.public_feeds
+            else "<p>These calendars are private: ask the bot for your links with /calendar.</p>"
+        )
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>coordbot calendars"
+            "</title></head><body><h1>Calendars</h1>"
+            f"{note}<ul>{''.join(items)}</ul></body></html>"
+        )
 
     async def _public_feed(self, request: web.Request) -> web.StreamResponse:
         if not self._config.public_feeds:
