@@ -135,3 +135,13 @@ def test_telegram_needs_a_token_and_the_fixed_clock_holds_both() -> None:
         }
     )
     assert "telegram" not in holds(released)
+
+
+def test_an_invite_is_not_sent_through_the_default_server(
+    services: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["ics", "invite", "county-meeting", "--to", "someone@example.org", "--send"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "e-mail delivery is held: email.smtp_host and email.from_address not set" in err
+    assert "Nothing was sent." in err
