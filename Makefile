@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo takes any free port for the calendar server (and prints its address) unless
+# COORDBOT_CALENDAR_LISTEN says otherwise.
 run: $(STAMP)
-	$(BIN)/coordbot run
+	COORDBOT_CALENDAR_LISTEN="$${COORDBOT_CALENDAR_LISTEN:-127.0.0.1:0}" $(BIN)/coordbot run
 
 # Every test marked `db` (the ones that touch the database; an unmarked one that does fails)
 # runs a second time on a throwaway PostgreSQL cluster (skipped with a note where no PostgreSQL

@@ -11,6 +11,8 @@ and a link must survive that (a key the registry no longer has shows up in /user
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -190,3 +192,66 @@ def may_use_directory(config: Config, user: ChatUserView | None, *, coordinator:
     if config.bot.directory_access == "open" or coordinator:
         return True
     return user is not None and (user.approved or user.person_key is not None)
+
+
+# --- personal feed tokens --------------------------------------------------------------------
+# When feeds are not public, each approved or linked user gets their own token (256 bits) for
+# the private feed links; `coordbot feeds revoke USER` withdraws it (their links stop working,
+# their next /calendar makes a new one). The shared calendar.feed_token stays the operator's.
+
+
+class FeedToken(Base):
+    """One user's personal feed token."""
+
+    __tablename__ = "feed_token"
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+FEED_TOKEN_BYTES = 32  # 256 bits; the issue's floor is 128
+
+
+def personal_feed_token(db: Database, telegram_user_id: int, now: datetime) -> str:
+    """The user's feed token, made on first use."""
+    with db.session() as session:
+        row = session.get(FeedToken, telegram_user_id)
+        if row is None:
+            row = FeedToken(
+                telegram_user_id=telegram_user_id,
+                token=secrets.token_urlsafe(FEED_TOKEN_BYTES),
+                created_at=now,
+            )
+            session.add(row)
+        return row.token
+
+
+def feed_token_owner(db: Database, token: str) -> int | None:
+    """The user a personal feed token belongs to (None: no such token, or revoked)."""
+    if not token or len(token) > 64:
+        return None
+    with db.session() as session:
+        row = session.scalars(select(FeedToken).where(FeedToken.token == token)).first()
+        # The lookup is by index; compare again in constant time to be safe about collation.
+        if row is None or not hmac.compare_digest(row.token.encode(), token.encode()):
+            return None
+        return row.telegram_user_id
+
+
+def revoke_feed_token(db: Database, telegram_user_id: int) -> bool:
+    """Withdraw the user's feed token; True if they had one."""
+    with db.session() as session:
+        row = session.get(FeedToken, telegram_user_id)
+        if row is None:
+            return False
+        session.delete(row)
+        return True
+
+
+def feed_token_holders(db: Database) -> list[tuple[int, datetime]]:
+    """(user id, when the token was made) of everyone holding a personal feed token."""
+    with db.session() as session:
+        return [
+            (row.telegram_user_id, row.created_at)
+            for row in session.scalars(select(FeedToken).order_by(FeedToken.telegram_user_id))
+        ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import gc
 import logging
 import os
 import signal
@@ -11,9 +13,13 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.config import load_config
+from bot import redact
+from bot.config import CONFIG_ENV, Config, env_warnings, load_config
+from bot.delivery.hold import log_startup
+from bot.files import config_file_warning
 from bot.lifecycle import Component
 from bot.services import Services, build_services
+from bot.webguard import loop_exception_handler
 
 log = logging.getLogger("coordbot")
 
@@ -89,7 +95,11 @@ def chat_transport(
     return []
 
 
-async def serve(components: list[Component], stop: asyncio.Event) -> None:
+async def serve(
+    components: list[Component],
+    stop: asyncio.Event,
+    on_started: Callable[[], None] | None = None,
+) -> None:
     """Start every component, wait for `stop`, then stop them in reverse order."""
     started: list[Component] = []
     try:
@@ -98,9 +108,11 @@ async def serve(components: list[Component], stop: asyncio.Event) -> None:
                 await component.start()
             except Exception as exc:
                 log.debug("starting %s failed", component.name, exc_info=True)
-                raise StartupError(f"{component.name} did not start: {exc}") from exc
+                raise StartupError(_startup_message(component, exc)) from exc
             started.append(component)
             log.info("started %s", component.name)
+        if on_started is not None:
+            on_started()
         await stop.wait()
     finally:
         for component in reversed(started):
@@ -111,42 +123,88 @@ async def serve(components: list[Component], stop: asyncio.Event) -> None:
                 log.exception("stopping %s failed", component.name)
 
 
+def _startup_message(component: Component, exc: Exception) -> str:
+    """One line for a component that did not start; a taken port names the setting."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return (
+            f"{component.name} did not start: the address is already in use ({exc.strerror}); "
+            "set COORDBOT_CALENDAR_LISTEN (calendar.listen) to another host:port, "
+            "or 127.0.0.1:0 for any free port"
+        )
+    return f"{component.name} did not start: {exc}"
+
+
 async def _main(services: Services, interactive: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # A flood that runs the process out of descriptors must not turn into a log flood.
+    loop.set_exception_handler(loop_exception_handler())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     components = build_components(services, interactive=interactive, request_stop=stop.set)
     if not components:
         log.warning("nothing to run")
         return
-    await serve(components, stop)
+
+    def announce() -> None:
+        # What start-up built (the registry snapshot, the engine's index, SQLAlchemy's
+        # mappers) lives as long as the process: keep it out of the collector's full passes,
+        # which otherwise stop every thread, the loop's too, for a long moment.
+        gc.freeze()
+        # Printed, not logged: the console chat shows only warnings, and the operator needs
+        # the address whatever port was picked.
+        if services.calendar_base_url:
+            print(f"coordbot: calendar feeds at {services.calendar_base_url}/", file=sys.stderr)
+
+    await serve(components, stop, on_started=announce)
 
 
-def _configure_logging(level: str, *, quiet: bool) -> None:
-    """Log to stderr; on the console chat only warnings, so the chat stays readable."""
-    numeric = logging.getLevelName(level.upper())
+def _configure_logging(config: Config, *, quiet: bool) -> None:
+    """Log to stderr through the secret-redacting filter; on the console chat only warnings,
+    so the chat stays readable."""
+    numeric = logging.getLevelName(config.bot.log_level.upper())
     if quiet and isinstance(numeric, int) and numeric == logging.INFO:
         numeric = logging.WARNING
-    logging.basicConfig(
-        level=numeric,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO, and a Bot API URL carries the bot token.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=numeric, handlers=[handler])
+    redact.install(config, [handler])
+    # httpx logs every request at INFO; the filter hides the token in the URL, and the lines
+    # are noise besides.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def startup_warnings(config: Config, config_path: str | None) -> list[str]:
+    """What the operator should know before anything runs: misspelt COORDBOT_* variables,
+    a config file with secrets others can read."""
+    warnings = env_warnings()
+    path = config_path or os.environ.get(CONFIG_ENV)
+    if path:
+        problem = config_file_warning(path)
+        if problem:
+            warnings.append(problem)
+    return warnings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot until SIGINT or SIGTERM."""
     config = load_config(args.config)
     interactive = sys.stdin.isatty()
-    _configure_logging(config.bot.log_level, quiet=interactive and not config.telegram.token)
+    _configure_logging(config, quiet=interactive and not config.telegram.token)
+    for warning in startup_warnings(config, args.config):
+        log.warning("%s", warning)
+    log_startup(config)
     services = build_services(config)
+    # Chat, database and engine work runs in worker threads; the loop thread must get the GIL
+    # back quickly when it has I/O to serve (the default is 5 ms per waiting thread).
+    sys.setswitchinterval(0.001)
     try:
         asyncio.run(_main(services, interactive=interactive))
     except StartupError as exc:
-        print(f"coordbot: {exc}", file=sys.stderr)
+        # PTB puts a rejected token into its message: redact like the log does.
+        print(
+            f"coordbot: {redact.redact(str(exc), redact.config_secrets(config))}", file=sys.stderr
+        )
         return 1
     finally:
         services.close()

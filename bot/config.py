@@ -119,6 +119,9 @@ class DeliveryConfig:
     max_subject_chars: int = 200
     max_file_bytes: int = 65536
     unsubscribe_secret: str = ""
+    # Outbox messages are held while bot.now is fixed (a demo or test clock) unless this is
+    # true: a demo must never mail the real people in the registry (DESIGN.md "Delivery safety").
+    send_with_fixed_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,9 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
+    # "section.key" of every setting given in the config file or the environment (not a
+    # default): delivery safety asks whether the operator named the SMTP server on purpose.
+    explicit: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def database_url(self) -> str:
@@ -211,7 +217,13 @@ def _convert(raw: Any, annotation: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported setting type {annotation!r}")
 
 
-def _build_section(cls: type, values: Mapping[str, Any], env: Mapping[str, str], name: str) -> Any:
+def _build_section(
+    cls: type,
+    values: Mapping[str, Any],
+    env: Mapping[str, str],
+    name: str,
+    explicit: set[str] | None = None,
+) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
@@ -224,7 +236,20 @@ def _build_section(cls: type, values: Mapping[str, Any], env: Mapping[str, str],
             kwargs[f.name] = _convert(env[env_name], hints[f.name], env_name)
         elif f.name in values:
             kwargs[f.name] = _convert(values[f.name], hints[f.name], f"[{name}] {f.name}")
+        else:
+            continue
+        if explicit is not None:
+            explicit.add(f"{name}.{f.name}")
     return cls(**kwargs)
+
+
+def _sections() -> dict[str, type]:
+    """Config's sections by name (the dataclass-typed fields)."""
+    return {
+        name: cls
+        for name, cls in typing.get_type_hints(Config).items()
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+    }
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -240,17 +265,18 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    hints = typing.get_type_hints(Config)
+    hints = _sections()
     unknown = set(data) - set(hints)
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
     sections = {}
+    explicit: set[str] = set()
     for name, section_cls in hints.items():
         values = data.get(name, {})
         if not isinstance(values, dict):
             raise ConfigError(f"[{name}] must be a table")
-        sections[name] = _build_section(section_cls, values, env, name)
-    config = Config(**sections)
+        sections[name] = _build_section(section_cls, values, env, name, explicit)
+    config = Config(**sections, explicit=frozenset(explicit))
     _validate(config)
     return config
 
@@ -319,3 +345,54 @@ def _validate(config: Config) -> None:
             "email.dkim_key_file, email.dkim_selector and email.dkim_domain go together: "
             "set all three or none"
         )
+    _validate_safety(config)
+
+
+# A shared feed token guards every private feed: shorter ones can be guessed (128+ bits wanted).
+MIN_FEED_TOKEN_CHARS = 32
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _validate_safety(config: Config) -> None:
+    """One-line errors naming the key, for values that would otherwise fail deep inside."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(config.bot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"bot.timezone: unknown time zone {config.bot.timezone!r} (e.g. Europe/Oslo)"
+        ) from None
+    if config.bot.log_level.upper() not in _LOG_LEVELS:
+        raise ConfigError(
+            f"bot.log_level must be one of {', '.join(_LOG_LEVELS)}, got {config.bot.log_level!r}"
+        )
+    token = config.calendar.feed_token
+    if token and len(token) < MIN_FEED_TOKEN_CHARS:
+        raise ConfigError(
+            f"calendar.feed_token is too short ({len(token)} characters, at least "
+            f"{MIN_FEED_TOKEN_CHARS}); use e.g. `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`"
+        )
+
+
+def env_warnings(env: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each COORDBOT_* variable that is no setting, naming the nearest one."""
+    import difflib
+
+    env = os.environ if env is None else env
+    known = {CONFIG_ENV}
+    for name, cls in _sections().items():
+        known.update(
+            f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}" for f in dataclasses.fields(cls)
+        )
+    warnings = []
+    for variable in sorted(env):
+        if not variable.startswith(ENV_PREFIX) or variable in known:
+            continue
+        if variable.startswith(f"{ENV_PREFIX}TEST_"):
+            continue  # the test suite's own switches (COORDBOT_TEST_POSTGRES)
+        nearest = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {nearest[0]}?" if nearest else ""
+        warnings.append(f"unknown setting {variable} is ignored{hint}")
+    return warnings

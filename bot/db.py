@@ -13,6 +13,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from bot.files import secure_sqlite_files
+
 
 class Base(DeclarativeBase):
     """Declarative base for every table of coordbot."""
@@ -47,6 +49,8 @@ class Database:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # Personal data and the unsubscribe signing key: owner only.
+                secure_sqlite_files(Path(database))
             kwargs["connect_args"] = {"timeout": 30}
         self.url = url
         self.engine: Engine = create_engine(url, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,11 +35,17 @@ class RateLimiter:
         self._max_keys = max_keys
         self._hits: dict[str, deque[datetime]] = {}
         self._refused: set[str] = set()
+        # Handlers call in from worker threads (the loop is kept free of chat work).
+        self._lock = threading.Lock()
 
     def check(self, key: str) -> Decision:
         """Count one question for `key` if it is within the limit."""
         if self.limit <= 0:
             return Decision(True)
+        with self._lock:
+            return self._check(key)
+
+    def _check(self, key: str) -> Decision:
         now = self._clock.now()
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= WINDOW:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Config, ConfigError
 from bot.db import Database
 from bot.delivery.outbox import Outbox
+from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.mail import Mailer, SmtpMailer
 from bot.registry.store import Registry
 
@@ -29,6 +31,20 @@ class Services:
     # Set by the calendar web server while it runs (it may have picked a free port), so feed
     # links in chat replies point at it; None otherwise.
     calendar_base_url: str | None = None
+    # The process's one Telegram send budget (chat replies and deliveries), made on first use.
+    _telegram_limiter: TelegramRateLimiter | None = None
+
+    def telegram_limiter(self) -> TelegramRateLimiter:
+        """The Telegram rate limiter every sender in this process shares."""
+        if self._telegram_limiter is None:
+            cfg = self.config.delivery
+            self._telegram_limiter = TelegramRateLimiter(
+                time.monotonic,
+                per_second=cfg.telegram_per_second,
+                per_chat_per_second=cfg.telegram_per_chat_per_second,
+                per_group_per_minute=cfg.telegram_per_group_per_minute,
+            )
+        return self._telegram_limiter
 
     @property
     def zone(self) -> ZoneInfo:

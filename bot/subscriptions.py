@@ -352,7 +352,8 @@ def add_unsubscribe_routes(
         lang = _page_lang(request)
         token = request.query.get("token", "")
         try:
-            target = subscriptions.read_token(token)
+            # The signing key is in the database: off the event loop.
+            target = await asyncio.to_thread(subscriptions.read_token, token)
         except SubscriptionError:
             return _invalid(lang)
         action = f"/unsubscribe?token={quote(token)}&lang={lang}"
@@ -369,7 +370,7 @@ def add_unsubscribe_routes(
         lang = _page_lang(request)
         token = request.query.get("token", "")
         try:
-            target = subscriptions.unsubscribe_with(token)
+            target = await asyncio.to_thread(subscriptions.unsubscribe_with, token)
         except SubscriptionError:
             return _invalid(lang)
         audience = f"<b>{html.escape(name_of(target.audience, lang))}</b>"

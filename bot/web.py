@@ -9,12 +9,14 @@ If-Modified-Since) gives 304. GET /healthz says "ok". /unsubscribe (one-click) a
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
 
+from bot.access import feed_token_owner
 from bot.calendar.feeds import (
     FeedLink,
     UnknownFeed,
@@ -38,6 +40,7 @@ from bot.subscriptions import (
     add_unsubscribe_routes,
     public_url_problem,
 )
+from bot.webguard import KEEPALIVE_TIMEOUT_SECONDS, GuardedSite, connection_cap, install_log_limits
 
 log = logging.getLogger("coordbot.web")
 
@@ -54,6 +57,7 @@ class CalendarServer:
         self._services = services
         self._config = services.config.calendar
         self._runner: web.AppRunner | None = None
+        self.site: GuardedSite | None = None
         self._cache: dict[tuple[int, str, str], tuple[bytes, str, datetime | None]] = {}
         self.port: int | None = None
         self.host, port_text = _split_listen(self._config.listen)
@@ -73,6 +77,10 @@ class CalendarServer:
         """The aiohttp application (routes only; no sockets)."""
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        # The start-up log points at /calendar/: both it and / list the feeds.
+        app.router.add_get("/", self._index)
+        app.router.add_get("/calendar/", self._index)
+        app.router.add_get("/calendar", self._index)
         app.router.add_get("/calendar/{name}.ics", self._public_feed)
         app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
         subscriptions = Subscriptions(
@@ -95,9 +103,17 @@ class CalendarServer:
                 "set COORDBOT_CALENDAR_FEED_TOKEN to a long random value"
             )
         # No access log: feed URLs can carry the secret token.
-        self._runner = web.AppRunner(self.application(), access_log=None)
+        self._runner = web.AppRunner(
+            self.application(), access_log=None, keepalive_timeout=KEEPALIVE_TIMEOUT_SECONDS
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._listen_port)
+        # Flood defences (bot.webguard): a connection cap under the file limit, a header-read
+        # timeout, and errors logged as a rate-limited summary.
+        install_log_limits()
+        site = GuardedSite(
+            self._runner, self.host, self._listen_port, max_connections=connection_cap()
+        )
+        self.site = site
         try:
             await site.start()
         except OSError:
@@ -122,14 +138,48 @@ class CalendarServer:
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok\n", content_type="text/plain")
 
+    async def _index(self, request: web.Request) -> web.Response:
+        lang = request.query.get("lang") or self._services.config.bot.default_language
+        if lang not in ("en", "nb", "nn"):
+            lang = "en"
+        page = await asyncio.to_thread(self._index_page, lang)
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    def _index_page(self, lang: str) -> str:
+        """Every feed with its links (public feeds) or its name only (private feeds: the
+        links carry a token and are given out by /calendar in the chat)."""
+        items = []
+        for link in self.links(lang):
+            title = html.escape(link.title)
+            if self._config.public_feeds:
+                items.append(
+                    f'<li>{title}: <a href="{html.escape(link.webcal_url)}">subscribe</a> · '
+                    f'<a href="{html.escape(link.url)}">{html.escape(link.name)}.ics</a></li>'
+                )
+            else:
+                items.append(f"<li>{title} ({html.escape(link.name)})</li>")
+        note = (
+            ""
+            if self._config.public_feeds
+            else "<p>These calendars are private: ask the bot for your links with /calendar.</p>"
+        )
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>coordbot calendars"
+            "</title></head><body><h1>Calendars</h1>"
+            f"{note}<ul>{''.join(items)}</ul></body></html>"
+        )
+
     async def _public_feed(self, request: web.Request) -> web.StreamResponse:
         if not self._config.public_feeds:
             return _not_found()
         return await self._feed(request, request.match_info["name"])
 
     async def _token_feed(self, request: web.Request) -> web.StreamResponse:
-        if not token_matches(self._config, request.match_info["token"]):
-            return _not_found()
+        token = request.match_info["token"]
+        if not token_matches(self._config, token) and (
+            await asyncio.to_thread(feed_token_owner, self._services.db, token) is None
+        ):
+            return _not_found()  # neither the shared token nor a user's own (revoked ones)
         return await self._feed(request, request.match_info["name"])
 
     async def _feed(self, request: web.Request, name: str) -> web.StreamResponse:

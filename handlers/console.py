@@ -1,8 +1,8 @@
 """The console chat: the bot's commands and answers on a terminal (or any pipe), no account.
 
 It reads its input file descriptor with `loop.add_reader` and `os.read`, so it never blocks
-the loop the other components share, needs no thread, and leaves the terminal's blocking mode
-alone. Offered choices are numbered; typing the number picks one. End of input (Ctrl-D) ends
+the loop the other components share, and leaves the terminal's blocking mode alone; each line
+is answered in a worker thread (database and engine work), one after another, in order. Offered choices are numbered; typing the number picks one. End of input (Ctrl-D) ends
 the console and, through `on_eof`, `coordbot run`.
 """
 
@@ -73,6 +73,9 @@ class ConsoleChat:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading = False
         self._finished = False
+        # Lines to answer, in order: ("line", text), ("too_long", length) or ("eof", tail).
+        self._work: asyncio.Queue[tuple[str, str | int]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Print the hint and greeting, then listen for lines."""
@@ -84,8 +87,9 @@ class ConsoleChat:
             )
             + "\n\n"
         )
-        self._show(self._chat.command(self._sender, "start", ""))
+        self._show(await asyncio.to_thread(self._chat.command, self._sender, "start", ""))
         self._write(PROMPT)
+        self._worker = asyncio.create_task(self._answer_lines(), name="console")
         try:
             self._loop.add_reader(self._fd, self._on_readable)
             self._reading = True
@@ -96,6 +100,27 @@ class ConsoleChat:
     async def stop(self) -> None:
         """Stop reading (the descriptor stays open: it belongs to the caller)."""
         self._stop_reading()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+
+    async def _answer_lines(self) -> None:
+        """Answer queued lines one by one, off the loop; at the end of input, finish."""
+        while True:
+            kind, value = await self._work.get()
+            if kind == "too_long":
+                self._show(await asyncio.to_thread(self._chat.too_long, self._sender, int(value)))
+            elif kind == "line":
+                self._show(await asyncio.to_thread(self._answer, str(value)))
+            if kind == "eof":
+                if str(value).strip():
+                    self._show(await asyncio.to_thread(self._answer, str(value)))
+                self._write("\n")
+                if self._on_eof is not None:
+                    self._on_eof()
+                return
+            self._write(PROMPT)
 
     # --- input --------------------------------------------------------------------------------
 
@@ -135,10 +160,9 @@ class ConsoleChat:
             line, self._buffer = self._buffer.split("\n", 1)
             if self._skipped_chars:
                 length, self._skipped_chars = self._skipped_chars + len(line), 0
-                self._show(self._chat.too_long(self._sender, length))
+                self._work.put_nowait(("too_long", length))
             else:
-                self._handle_line(line.rstrip("\r"))
-            self._write(PROMPT)
+                self._work.put_nowait(("line", line.rstrip("\r")))
         if len(self._buffer) > MAX_LINE_CHARS:
             self._skipped_chars += len(self._buffer)
             self._buffer = ""
@@ -148,19 +172,17 @@ class ConsoleChat:
         self._stop_reading()
         tail = self._buffer + self._decoder.decode(b"", final=True)
         if self._skipped_chars:
-            self._show(self._chat.too_long(self._sender, self._skipped_chars + len(tail)))
-        elif tail.strip():
-            self._handle_line(tail)
-        self._write("\n")
-        if self._on_eof is not None:
-            self._on_eof()
+            self._work.put_nowait(("too_long", self._skipped_chars + len(tail)))
+            tail = ""
+        self._work.put_nowait(("eof", tail))
 
     # --- one line -----------------------------------------------------------------------------
 
-    def _handle_line(self, line: str) -> None:
+    def _answer(self, line: str) -> Reply:
+        """The reply to one line (in a worker thread)."""
         text = line.strip()
         if not text:
-            return
+            return Reply(lang=self._chat.language_of(self._sender))
         try:
             if text.isdigit() and 1 <= int(text) <= len(self._choices):
                 reply = self._chat.choose(self._sender, self._choices[int(text) - 1])
@@ -171,7 +193,7 @@ class ConsoleChat:
             log.error("console: could not answer (%s: %s)", type(exc).__name__, exc)
             log.debug("console: traceback", exc_info=True)
             reply = self._chat.notice(self._sender, "error")
-        self._show(reply)
+        return reply
 
     # --- output -------------------------------------------------------------------------------
 

@@ -726,6 +726,7 @@ def _sample() -> list[Case]:
 SAMPLE = _sample()
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"cli:{c.cls}:{c.question[:40]}")
 def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "--now", case.now, "--", case.question]) == 0
@@ -735,6 +736,7 @@ def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture
 CONSOLE = Sender(None, None, "operator", console=True)
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"chat:{c.cls}:{c.question[:40]}")
 def test_case_through_the_chat(case: Case, services: Services) -> None:
     services.clock.set(datetime.fromisoformat(case.now).replace(tzinfo=OSLO))  # type: ignore[attr-defined]

@@ -113,8 +113,19 @@ async def test_cancel_and_refusals(
     assert empty == "Not sent: the message text is empty"
 
     await exchange(api, message_update(COORDINATOR, "/broadcast steering group Agenda kommer"))
+    # Someone else pressing Send gets a private alert; the preview stays as it is.
     api.push_update(callback_update(USER, "bc:send:1", message_id=7))  # not a coordinator
-    await _edited_until(api, "Only the programme's coordinators")
+
+    def alerts() -> list[str]:
+        return [
+            c.params.get("text", "")
+            for c in api.calls_to("answerCallbackQuery")
+            if c.params.get("show_alert") in (True, "true", "True")
+        ]
+
+    await api.wait_until(lambda: bool(alerts()))
+    assert alerts() == ["Only the programme's coordinators can do that."]
+    assert api.calls_to("editMessageText") == []
     api.push_update(callback_update(COORDINATOR, "bc:cancel:1", message_id=7))
     await _edited_until(api, "Broadcast cancelled; nothing was sent.")
     assert tg_services.outbox.progress(("broadcast", "1")).total == 0

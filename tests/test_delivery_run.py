@@ -75,6 +75,7 @@ async def test_a_reminder_goes_out_at_its_time_once(
         env = {
             **os.environ,
             "COORDBOT_BOT_NOW": "2020-01-17T08:00:30",
+            "COORDBOT_DELIVERY_SEND_WITH_FIXED_CLOCK": "true",
             "COORDBOT_TELEGRAM_TOKEN": api.token,
             "COORDBOT_TELEGRAM_API_BASE_URL": api.base_url,
             "COORDBOT_TELEGRAM_POLL_TIMEOUT": "1",

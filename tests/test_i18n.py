@@ -138,6 +138,7 @@ def ask_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.db
 def test_nynorsk_questions_are_answered_in_nynorsk(capsys: pytest.CaptureFixture[str]) -> None:
     doc = ask_json(capsys, "--", "kven er leiar for styringsgruppa?")
     assert (doc["status"], doc["lang"]) == ("answer", "nn")
@@ -161,6 +162,7 @@ def test_nynorsk_questions_are_answered_in_nynorsk(capsys: pytest.CaptureFixture
     assert doc["text"] == "Kristiansand er ikkje med i programmet. Meinte du Kristiansund?"
 
 
+@pytest.mark.db
 def test_lang_nn_forces_nynorsk(capsys: pytest.CaptureFixture[str]) -> None:
     doc = ask_json(capsys, "--lang", "nn", "--", "hello")
     assert doc["lang"] == "nn"
@@ -169,6 +171,7 @@ def test_lang_nn_forces_nynorsk(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["lang"] == "nb"
 
 
+@pytest.mark.db
 def test_an_engine_defaulting_to_nynorsk(services: Services) -> None:
     engine = AnswerEngine(services.registry, services.clock, default_lang="nn")
     answer = engine.ask("Bodø")
@@ -176,6 +179,7 @@ def test_an_engine_defaulting_to_nynorsk(services: Services) -> None:
     assert answer.text.startswith("Bodø er med i programmet. Kontaktar:")
 
 
+@pytest.mark.db
 def test_the_chat_answers_nynorsk_in_nynorsk(services: Services) -> None:
     chat = ChatService(services)
     sender = Sender(user_id=42, chat_id=42, display_name="Ola", language_code="nn")
@@ -191,6 +195,7 @@ def test_the_chat_answers_nynorsk_in_nynorsk(services: Services) -> None:
     assert menu["lang"] == "svar på engelsk, bokmål eller nynorsk"
 
 
+@pytest.mark.db
 def test_lang_nn_in_chat_sticks(services: Services) -> None:
     chat = ChatService(services)
     sender = Sender(user_id=43, chat_id=43, display_name="Kari", language_code="en")
@@ -205,6 +210,7 @@ def test_lang_nn_in_chat_sticks(services: Services) -> None:
     )
 
 
+@pytest.mark.db
 def test_refusals_of_done_are_in_the_users_language(services: Services) -> None:
     chat = ChatService(services)
     nynorsk = Sender(user_id=44, chat_id=44, display_name="Per", language_code="nn")

@@ -42,6 +42,8 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpTestServer]:
         monkeypatch.setenv("COORDBOT_TELEGRAM_COORDINATORS", str(COORDINATOR))
         monkeypatch.setenv("COORDBOT_DELIVERY_UNSUBSCRIBE_SECRET", "test-signing-key")
         monkeypatch.setenv("COORDBOT_BOT_NOW", "2020-01-15T09:00:00+01:00")
+        # The clock is fixed on purpose: the SMTP server here is a test one.
+        monkeypatch.setenv("COORDBOT_DELIVERY_SEND_WITH_FIXED_CLOCK", "true")
         yield server
 
 

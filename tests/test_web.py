@@ -21,7 +21,7 @@ from tests.calendar_checks import parse_both
 
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
-TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aE"
+TOKEN = "k6Vq1bS3nWm9xT2pLr8yZ4aEh7Jd0Qw5"
 
 
 async def _started(services: Services) -> CalendarServer:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.answering.model import Answer
+from bot.calendar.feeds import links_for
 from bot.chat.choices import ChoiceStore
 from bot.chat.reply import Attachment, Choice, Line, Reply, bold, paragraph, plain, text_reply
 from bot.config import ConfigError
@@ -91,17 +93,39 @@ def events_reply(services: Services, lang: Lang, *, everything: bool) -> Reply:
 
 
 def calendar_reply(
-    services: Services, lang: Lang, *, attach: bool, person_key: str | None = None
+    services: Services,
+    lang: Lang,
+    *,
+    attach: bool,
+    person_key: str | None = None,
+    private_token: str | None = None,
+    user_id: int | None = None,
 ) -> Reply:
     """Subscription links (the programme, each audience, and the municipality of the linked
-    person), plus the programme's .ics itself when `attach`."""
+    person), plus the programme's .ics itself when `attach`.
+
+    When feeds are not public the links carry `private_token` (the user's own, or the
+    operator's on the console); without one the user is told how to become known instead."""
     from bot.calendar.api import feed_bytes, feed_links
 
+    calendar = services.config.calendar
+    if not calendar.public_feeds and private_token is None:
+        message = gettext(
+            lang,
+            "The calendar links are private. Ask a coordinator to approve you; your user id is {user_id}.",
+            user_id=user_id if user_id is not None else "?",
+        )
+        return Reply(lines=(plain(message),), lang=lang, kind="calendar_private")
     data = services.registry.snapshot()
     person = data.person_by_key.get(person_key) if person_key else None
     own_places = {f"municipality-{r.municipality}" for r in person.roles} if person else set()
     try:
-        every_link = feed_links(services, lang=lang)
+        if calendar.public_feeds or private_token is None:
+            every_link = feed_links(services, lang=lang)
+        else:
+            base = None if calendar.public_base_url else services.calendar_base_url
+            own = replace(calendar, feed_token=private_token)
+            every_link = links_for(data, own, lang, base)
     except ConfigError as exc:
         # No public address known (calendar.listen on port 0 and no server running).
         log.warning("no calendar subscription links: %s", exc)

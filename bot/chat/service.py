@@ -116,13 +116,46 @@ class ChatService:
 
     def message(self, sender: Sender, text: str) -> Reply:
         """Any typed text: a command if it starts with one, a question otherwise."""
+        return self.limit(sender) or self._message(sender, text)
+
+    def _message(self, sender: Sender, text: str) -> Reply:
         parsed = parse_command(text)
         if parsed is not None:
-            return self.command(sender, parsed.name, parsed.args)
-        return self.question(sender, text)
+            return self._command(sender, parsed.name, parsed.args)
+        return self._question(sender, text)
+
+    def limit(self, sender: Sender) -> Reply | None:
+        """None when the sender may be answered now, else the reply that says how long to
+        wait (every time: silence looks like a hang). Counts one message. Every command,
+        question and button press passes here; the console (the operator) never waits.
+        Touches no database, so a flood costs no writes."""
+        if sender.console:
+            return None
+        decision = self.limiter.check(sender.key)
+        if decision.allowed:
+            return None
+        lang = self.language_of(sender)
+        if decision.notify:
+            log.info("rate limit hit by %s", sender.key)
+        pace = ngettext(
+            lang,
+            "You are asking faster than I answer ({n} question a minute).",
+            "You are asking faster than I answer ({n} questions a minute).",
+            self.limiter.limit,
+        )
+        wait = ngettext(
+            lang,
+            "Please wait {n} second and ask again.",
+            "Please wait {n} seconds and ask again.",
+            decision.retry_after_seconds,
+        )
+        return text_reply(lang, plain(f"{pace} {wait}"), kind="rate_limited")
 
     def command(self, sender: Sender, name: str, args: str) -> Reply:
         """One command with its argument text."""
+        return self.limit(sender) or self._command(sender, name, args)
+
+    def _command(self, sender: Sender, name: str, args: str) -> Reply:
         ctx = self.context(sender)
         spec = COMMAND_BY_NAME.get(name.lower())
         if spec is None:
@@ -160,6 +193,9 @@ class ChatService:
 
     def question(self, sender: Sender, text: str) -> Reply:
         """A free-text question to the directory."""
+        return self.limit(sender) or self._question(sender, text)
+
+    def _question(self, sender: Sender, text: str) -> Reply:
         ctx = self.context(sender)
         text = text.strip()
         if not text:
@@ -184,10 +220,13 @@ class ChatService:
     def choose(self, sender: Sender, choice_id: str) -> Reply:
         """A press of an offered choice: asks the text behind it, or runs it when it is a
         command (an edit with the event or person picked), with the presser's rights."""
+        refusal = self.limit(sender)
+        if refusal is not None:
+            return refusal
         text = self.choices.get(choice_id)
         if text is None:
             return self.notice(sender, "button_expired")
-        return self.message(sender, text)
+        return self._message(sender, text)
 
     def notice(self, sender: Sender, kind: Notice) -> Reply:
         """A fixed message (non-text input, edits, expired buttons, errors).
@@ -243,7 +282,7 @@ class ChatService:
         return Context(sender, user, lang, chosen, coordinator)
 
     def _gate(self, ctx: Context) -> Reply | None:
-        """A refusal when the directory may not answer now, else None (and one question counted)."""
+        """A refusal when the directory may not answer this user, else None."""
         if not access.may_use_directory(
             self.services.config, ctx.user, coordinator=ctx.coordinator
         ):
@@ -258,27 +297,7 @@ class ChatService:
                 ),
                 kind="not_known",
             )
-        decision = self.limiter.check(ctx.sender.key)
-        if decision.allowed:
-            return None
-        if not decision.notify:
-            log.debug("rate limit: dropped a question from %s silently", ctx.sender.key)
-            return Reply(lang=ctx.lang, kind="rate_limited")
-        log.info("rate limit hit by %s", ctx.sender.key)
-        pace = ngettext(
-            ctx.lang,
-            "You are asking faster than I answer ({n} question a minute).",
-            "You are asking faster than I answer ({n} questions a minute).",
-            self.limiter.limit,
-        )
-        wait = ngettext(
-            ctx.lang,
-            "Please wait {n} second and ask again.",
-            "Please wait {n} seconds and ask again.",
-            decision.retry_after_seconds,
-        )
-        message = f"{pace} {wait}"
-        return text_reply(ctx.lang, plain(message), kind="rate_limited")
+        return None
 
     # --- account commands -------------------------------------------------------------------
 
@@ -405,7 +424,26 @@ class ChatService:
     def _calendar(self, ctx: Context, args: str) -> Reply:
         person_key = ctx.user.person_key if ctx.user else None
         return directory.calendar_reply(
-            self.services, ctx.lang, attach=not ctx.sender.console, person_key=person_key
+            self.services,
+            ctx.lang,
+            attach=not ctx.sender.console,
+            person_key=person_key,
+            private_token=self._feed_token(ctx),
+            user_id=ctx.sender.user_id,
+        )
+
+    def _feed_token(self, ctx: Context) -> str | None:
+        """The token for private feed links: the user's own when they are approved, linked
+        or a coordinator; the configured one for the operator on the console; else None."""
+        if self.services.config.calendar.public_feeds:
+            return None
+        if ctx.sender.console:
+            return self.services.config.calendar.feed_token or None
+        known = ctx.user is not None and (ctx.user.approved or ctx.user.person_key is not None)
+        if ctx.sender.user_id is None or not (known or ctx.coordinator):
+            return None
+        return access.personal_feed_token(
+            self.services.db, ctx.sender.user_id, self.services.clock.now()
         )
 
 

@@ -23,7 +23,32 @@ COMMANDS = {
     "mail": "bot.cli.mail:cmd_mail",
     "attendance": "bot.cli.mail:cmd_attendance",
     "dashboard": "bot.cli.dashboard:cmd_dashboard",
+    "outbox": "bot.cli.outbox:cmd_outbox",
+    "feeds": "bot.cli.feeds:cmd_feeds",
 }
+
+OUTBOX_STATUSES = ("held", "pending", "sending", "sent", "failed", "cancelled")
+
+
+def _version() -> str:
+    """The installed package's version (importlib.metadata, no import of the bot itself)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coordbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """--version, resolved only when asked for (metadata lookup costs a few milliseconds)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
+        print(f"coordbot {_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,15 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="PATH", help="TOML config file (default: $COORDBOT_CONFIG)"
     )
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("run", help="run the bot: chat, scheduler, delivery and calendar server")
+    sub.add_parser(
+        "run",
+        help="run the bot: chat, scheduler, delivery and calendar server",
+        description="Run the service until SIGINT or SIGTERM: Telegram long polling when "
+        "telegram.token is set, else a console chat on a terminal; the reminder scheduler, the "
+        "delivery workers and the calendar web server (calendar.listen). Outbox messages are "
+        "held until delivery is configured explicitly (see `coordbot outbox`).",
+    )
 
     ask = sub.add_parser("ask", help="answer one question from the registry")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     ask.add_argument("--now", metavar="ISO8601", help="answer as if it were this time")
     ask.add_argument("--lang", choices=("en", "nb", "nn"), help="answer in this language")
-    ask.add_argument("question", nargs=argparse.REMAINDER, metavar="QUESTION")
+    ask.add_argument(
+        "question", nargs=argparse.REMAINDER, metavar="QUESTION", help="the question, in words"
+    )
 
     events = sub.add_parser("events", help="list events, deadlines and milestones")
     events.add_argument("--json", action="store_true", help="print a JSON list")
@@ -56,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--links", action="store_true", help="print the feeds' subscription links")
     feed.add_argument("--lang", choices=("en", "nb", "nn"), help="language of titles and texts")
     invite = ics_sub.add_parser("invite", help="an iMIP invite (RFC 6047) for one event")
-    invite.add_argument("event_key", metavar="EVENT_KEY")
+    invite.add_argument(
+        "event_key", metavar="EVENT_KEY", help="the event's key (`coordbot events`)"
+    )
     target = invite.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="ADDR", help="the recipient's address")
     target.add_argument("--audience", metavar="NAME", help="every member of an audience")
@@ -82,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "F: ...`, nothing is imported and the exit status is 2. Events missing from the file "
         "are cancelled, not deleted.",
     )
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="FILE", help="the CSV file to import")
     exp = reg_sub.add_parser(
         "export",
         help="export the registry as CSV",
@@ -91,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
-    remind = sub.add_parser("remind", help="reminders")
+    remind = sub.add_parser("remind", help="plan reminders, mark deadlines met")
     remind_sub = remind.add_subparsers(dest="remind_command", metavar="ACTION", required=True)
     plan = remind_sub.add_parser("plan", help="what reminders go out when, to whom")
     plan.add_argument("--now", metavar="ISO8601", help="plan as if it were this time")
@@ -101,21 +138,39 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         mark = remind_sub.add_parser(action, help=text)
         mark.add_argument("event", metavar="EVENT", help="the deadline's key, e.g. data-deadline")
-        mark.add_argument("municipality", metavar="MUNICIPALITY")
+        mark.add_argument("municipality", metavar="MUNICIPALITY", help="the municipality")
 
-    broadcast = sub.add_parser("broadcast", help="send a message to an audience")
-    broadcast.add_argument("--audience", metavar="NAME", required=True)
+    broadcast = sub.add_parser(
+        "broadcast",
+        help="send a message to an audience",
+        description="Queue one message per reachable member of an audience, deliver them with "
+        "a progress bar and print the report. Exit status: 0 when every message was sent or "
+        "left queued for `coordbot run`; 2 for refused input; 3 when nothing at all could be "
+        "sent (all failed, unreachable or held).",
+    )
+    broadcast.add_argument(
+        "--audience", metavar="NAME", required=True, help="the audience's key or name"
+    )
     broadcast.add_argument(
         "--channel",
         default="telegram,email",
         metavar="telegram,email",
-        help="telegram, email, or both (telegram,email; the default)",
+        help="channels to send on, comma-separated (default: both)",
     )
-    broadcast.add_argument("--subject", metavar="S")
+    broadcast.add_argument("--subject", metavar="S", help="the e-mail subject (one line)")
     body = broadcast.add_mutually_exclusive_group(required=True)
-    body.add_argument("--text", metavar="T")
-    body.add_argument("--file", metavar="F")
-    broadcast.add_argument("--dry-run", action="store_true", help="show what would be sent")
+    body.add_argument("--text", metavar="T", help="the message text")
+    body.add_argument("--file", metavar="F", help="read the message text from a UTF-8 file")
+    broadcast.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; queue nothing"
+    )
+    broadcast.add_argument(
+        "--widen",
+        action="store_true",
+        default=None,
+        help="also reach every contact of the audience's municipalities (not only its role "
+        "holders, e.g. the network's representatives)",
+    )
 
     mail = sub.add_parser("mail", help="inbound mail")
     mail_sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
@@ -128,20 +183,44 @@ def build_parser() -> argparse.ArgumentParser:
         "when the file cannot be read.",
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
-    ingest.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    ingest.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE|-",
+        help="the message (default -: standard input)",
+    )
     attendance = sub.add_parser("attendance", help="who answered an event's invite how")
-    attendance.add_argument("event", metavar="EVENT")
+    attendance.add_argument("event", metavar="EVENT", help="the event key, e.g. network-meeting")
     attendance.add_argument("--json", action="store_true", help="print a JSON list")
     from bot.cli.dashboard import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)
-    broadcast.add_argument(
-        "--widen",
-        action="store_true",
-        default=None,
-        help="also reach every contact of the audience's municipalities (not only its role "
-        "holders, e.g. the network's representatives)",
+
+    outbox = sub.add_parser(
+        "outbox",
+        help="list outbox messages: held, pending, failed, sent",
+        description="Every message coordbot sends is an outbox row first. `held` rows wait "
+        "for the operator: e-mail until email.smtp_host and email.from_address are set, "
+        "Telegram until telegram.token is, everything while bot.now is fixed unless "
+        "delivery.send_with_fixed_clock = true.",
     )
+    outbox.add_argument("--json", action="store_true", help="print a JSON list")
+    outbox.add_argument(
+        "--status", choices=OUTBOX_STATUSES, metavar="S", help="only messages in this status"
+    )
+
+    feeds = sub.add_parser("feeds", help="personal calendar feed links")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    feeds_list = feeds_sub.add_parser("list", help="who has a personal feed token")
+    feeds_list.add_argument("--json", action="store_true", help="print a JSON list")
+    revoke = feeds_sub.add_parser(
+        "revoke",
+        help="revoke a user's personal feed token (their links stop working)",
+        description="Revoke the personal feed token of a Telegram user; their next /calendar "
+        "gives them a new one.",
+    )
+    revoke.add_argument("user", metavar="USER", help="the Telegram user id")
     return parser
 
 

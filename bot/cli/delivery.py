@@ -30,7 +30,8 @@ from bot.delivery.broadcast import (
     source_of,
 )
 from bot.delivery.component import build_workers
-from bot.delivery.models import TELEGRAM
+from bot.delivery.hold import hold_pending, holds
+from bot.delivery.models import EMAIL, TELEGRAM
 from bot.delivery.outbox import Progress
 from bot.delivery.pacing import RealPacer
 from bot.delivery.recipients import Reach
@@ -195,7 +196,12 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         notes = asyncio.run(_deliver(services, broadcast_id, request, sys.stderr))
         for note in notes:
             print(note, file=sys.stderr)
-        print(format_report(broadcast_report(services, broadcast_id)))
+        report = broadcast_report(services, broadcast_id)
+        print(format_report(report))
+        if report.sent == 0 and report.pending == 0:
+            # Nothing went out and nothing is left to retry: a script must not read success.
+            print("coordbot: broadcast: nothing could be sent", file=sys.stderr)
+            return 3
         return 0
 
 
@@ -224,7 +230,13 @@ async def _deliver(
 ) -> list[str]:
     notes: list[str] = []
     transport: TelegramTransport | None = None
-    if TELEGRAM in request.channels:
+    held = holds(services.config)
+    for channel, hold in sorted(held.items()):
+        if channel in request.channels:
+            # Delivery safety: these rows wait, visibly, until the operator releases them.
+            await asyncio.to_thread(hold_pending, services.db, hold, source_of(broadcast_id))
+            notes.append(f"{channel} messages held: {hold.reason}; {hold.release}")
+    if TELEGRAM in request.channels and TELEGRAM not in held:
         if services.config.telegram.token:
             from handlers.telegram.outbound import PtbTransport
 
@@ -241,7 +253,7 @@ async def _deliver(
     workers = build_workers(
         services,
         telegram=transport,
-        mailer=services.mailer if "email" in request.channels else None,
+        mailer=services.mailer if EMAIL in request.channels and EMAIL not in held else None,
         pacer=RealPacer(),
         source=source_of(broadcast_id),
     )

@@ -87,6 +87,17 @@ def _invite(args: argparse.Namespace) -> int:
             return 2
         if not args.send:
             return _print_batch(batch, single=args.to is not None)
+        from bot.delivery.hold import hold_for
+
+        hold = hold_for(services.config, "email")
+        if hold is not None:
+            # Delivery safety (DESIGN.md): nothing reaches a real person until released.
+            print(
+                f"coordbot: e-mail delivery is held: {hold.reason}; {hold.release}. "
+                "Nothing was sent.",
+                file=sys.stderr,
+            )
+            return 3
         try:
             outcomes = asyncio.run(send_invites(services, batch, services.mailer))
         except InviteError as exc:

@@ -348,6 +348,8 @@ class BroadcastReport:
     unsubscribed: list[ReportLine] = field(default_factory=list)
     cancelled: list[ReportLine] = field(default_factory=list)
     reach: str = ""
+    # Kept in the outbox by delivery safety (bot.delivery.hold) until the operator releases it.
+    held: list[ReportLine] = field(default_factory=list)
 
 
 def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
@@ -367,6 +369,7 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
     unreachable: list[ReportLine] = []
     unsubscribed: list[ReportLine] = []
     cancelled: list[ReportLine] = []
+    held: list[ReportLine] = []
     for skip in skipped:
         target = unsubscribed if skip.kind == UNSUBSCRIBED else unreachable
         target.append(ReportLine(skip.name, skip.channel, skip.reason))
@@ -378,6 +381,8 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
             pending += 1
         elif row.status == "failed":
             (unreachable if row.unreachable else failed).append(line)
+        elif row.status == "held":
+            held.append(line)
         elif (row.last_error or "").startswith(UNSUBSCRIBED):
             unsubscribed.append(line)
         elif (row.last_error or "").startswith(UNREACHABLE):
@@ -385,7 +390,16 @@ def broadcast_report(services: Services, broadcast_id: int) -> BroadcastReport:
         else:
             cancelled.append(line)
     return BroadcastReport(
-        broadcast_id, audience, sent, pending, failed, unreachable, unsubscribed, cancelled, reach
+        broadcast_id,
+        audience,
+        sent,
+        pending,
+        failed,
+        unreachable,
+        unsubscribed,
+        cancelled,
+        reach,
+        held,
     )
 
 
@@ -404,6 +418,7 @@ def format_report(report: BroadcastReport) -> str:
         ("unreachable", report.unreachable),
         ("unsubscribed", report.unsubscribed),
         ("cancelled", report.cancelled),
+        ("held", report.held),
     ):
         groups: dict[tuple[str, str], list[str]] = {}
         for item in items:

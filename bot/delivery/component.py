@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.delivery.email import EmailWorker
+from bot.delivery.hold import Hold, hold_pending, holds, release_held
 from bot.delivery.models import EMAIL, TELEGRAM
 from bot.delivery.outbox import (
     NOTICE_SOURCE,
@@ -22,7 +23,7 @@ from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.delivery.recipients import screen_rows
 from bot.delivery.render import email_message
 from bot.delivery.telegram import SendError, TelegramTransport, TelegramWorker
-from bot.delivery.worker import ChannelWorker, Screen
+from bot.delivery.worker import ChannelWorker, Screen, wait_first
 from bot.i18n import gettext
 from bot.mail import HeaderValueError, Mailer
 from bot.services import Services
@@ -120,13 +121,15 @@ def build_workers(
     pacer: Pacer,
     source: Source | None = None,
     poll_seconds: float | None = None,
+    limiter: TelegramRateLimiter | None = None,
 ) -> list[ChannelWorker]:
-    """A Telegram worker (when there is a transport) and an e-mail worker (when a mailer)."""
+    """A Telegram worker (when there is a transport) and an e-mail worker (when a mailer);
+    `limiter` is a shared Telegram budget (else the worker gets its own on `pacer`'s clock)."""
     cfg = services.config.delivery
     screen = delivery_screen(services)
     workers: list[ChannelWorker] = []
     if telegram is not None:
-        limiter = TelegramRateLimiter(
+        limiter = limiter or TelegramRateLimiter(
             pacer.monotonic,
             per_second=cfg.telegram_per_second,
             per_chat_per_second=cfg.telegram_per_chat_per_second,
@@ -196,7 +199,16 @@ class DeliveryComponent:
         self._services = services
         self._telegram = telegram
         self._mailer = mailer if mailer is not None else services.mailer
+        # A transport handed in by the caller was configured on purpose; the defaults are
+        # subject to delivery safety (bot.delivery.hold).
+        self._injected = tuple(
+            channel
+            for channel, given in ((TELEGRAM, telegram), (EMAIL, mailer))
+            if given is not None
+        )
+        self.holds: dict[str, Hold] = {}
         self._pacer = pacer or RealPacer()
+        self._shared_budget = pacer is None
         self._stop = asyncio.Event()
         self._notifier = coordinator_notifier(services)
         self._tasks: list[asyncio.Task[None]] = []
@@ -209,12 +221,20 @@ class DeliveryComponent:
         released = self._services.outbox.release_interrupted()
         if released:
             log.warning("resuming %d message(s) interrupted while sending", released)
+        self.holds = holds(self._services.config, injected=self._injected)
+        for channel in (TELEGRAM, EMAIL):
+            if channel not in self.holds:
+                count = release_held(self._services.db, self._services.config, channel)
+                if count:
+                    log.warning("%s delivery released: %d held message(s) queued", channel, count)
         self.workers = build_workers(
             self._services,
-            telegram=self._telegram,
-            mailer=self._mailer,
+            telegram=self._telegram if TELEGRAM not in self.holds else None,
+            mailer=self._mailer if EMAIL not in self.holds else None,
             pacer=self._pacer,
             poll_seconds=self._services.config.delivery.poll_seconds,
+            # On the real clock, one Telegram budget with the chat's replies.
+            limiter=self._services.telegram_limiter() if self._shared_budget else None,
         )
         self._stop.clear()
         self._tasks = [
@@ -222,6 +242,27 @@ class DeliveryComponent:
             for worker in self.workers
         ]
         self._tasks.append(asyncio.create_task(self._janitor(), name="delivery:janitor"))
+        self._tasks += [
+            asyncio.create_task(self._hold(hold), name=f"delivery:held:{channel}")
+            for channel, hold in self.holds.items()
+        ]
+
+    async def _hold(self, hold: Hold) -> None:
+        # A held channel has no worker: its rows become `held` as they are queued, with one
+        # line per reminder or broadcast, so the operator sees what did not go out.
+        wake = self._services.outbox.listener()
+        interval = self._services.config.delivery.poll_seconds
+        while not self._stop.is_set():
+            wake.clear()
+            try:
+                groups = await asyncio.to_thread(hold_pending, self._services.db, hold)
+            except Exception:
+                log.exception("holding %s messages failed", hold.channel)
+                groups = []
+            for group in groups:
+                log.warning("%s", group.line(hold))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wait_first(self._stop.wait(), wake.wait()), interval)
 
     async def _janitor(self) -> None:
         # Another process (a `coordbot broadcast` killed midway) may leave rows in `sending`:
@@ -232,7 +273,7 @@ class DeliveryComponent:
                 await asyncio.wait_for(self._stop.wait(), interval)
             if not self._stop.is_set():
                 try:
-                    self._services.outbox.release_interrupted()
+                    await asyncio.to_thread(self._services.outbox.release_interrupted)
                 except Exception:
                     log.exception("releasing interrupted messages failed")
 

@@ -26,7 +26,9 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 CANCELLED = "cancelled"
-STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED)
+# Not sent because the operator has not released delivery on its channel (bot.delivery.hold).
+HELD = "held"
+STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED, HELD)
 FINAL_STATUSES = (SENT, FAILED, CANCELLED)
 
 TELEGRAM = "telegram"

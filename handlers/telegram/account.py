@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ChatMemberHandler, ContextTypes
@@ -21,6 +23,6 @@ def register(application: Application, chat: ChatService) -> None:
             return
         blocked = change.new_chat_member.status == ChatMember.BANNED
         when = chat.services.clock.now() if blocked else None
-        access.mark_blocked(chat.services.db, change.from_user.id, when)
+        await asyncio.to_thread(access.mark_blocked, chat.services.db, change.from_user.id, when)
 
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -11,8 +11,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot import access
 from bot.chat import ChatService
 from bot.chat.delivery_commands import (
+    Draft,
     cancel_broadcast,
     confirm_broadcast,
     draft_broadcast,
@@ -20,8 +22,8 @@ from bot.chat.delivery_commands import (
     report_text,
 )
 from bot.delivery.broadcast import source_of
-from bot.i18n import gettext
-from handlers.telegram.common import sender_of
+from bot.i18n import Lang, gettext
+from handlers.telegram.common import reply_to, sender_of
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +52,20 @@ def register(application: Application, chat: ChatService) -> None:
         message, sender = update.effective_message, sender_of(update)
         if message is None or sender is None or sender.user_id is None:
             return
-        ctx = chat.context(sender)
-        draft = draft_broadcast(
-            services, sender.user_id, command_args(message.text or ""), ctx.lang
-        )
+        refusal = chat.limit(sender)
+        if refusal is not None:
+            await reply_to(update, context, refusal, chat)
+            return
+        user_id, args = sender.user_id, command_args(message.text or "")
+
+        def work() -> tuple[Lang, Draft]:
+            ctx = chat.context(sender)
+            return ctx.lang, draft_broadcast(services, user_id, args, ctx.lang)
+
+        lang, draft = await asyncio.to_thread(work)
         markup = None
         if draft.broadcast_id is not None:
-            send, cancel = gettext(ctx.lang, "Send"), gettext(ctx.lang, "Cancel")
+            send, cancel = gettext(lang, "Send"), gettext(lang, "Cancel")
             markup = InlineKeyboardMarkup(
                 [
                     [
@@ -75,20 +84,35 @@ def register(application: Application, chat: ChatService) -> None:
         query, sender = update.callback_query, sender_of(update)
         if query is None or sender is None or sender.user_id is None or query.data is None:
             return
+        refusal = chat.limit(sender)
+        if refusal is not None:
+            await query.answer(refusal.plain_text()[:200], show_alert=True)
+            return
         action, _sep, ident = query.data.removeprefix(CALLBACK).partition(":")
         if not ident.isdigit():
             await query.answer()
             return
-        broadcast_id = int(ident)
-        ctx = chat.context(sender)
-        if action == "send":
-            reply = confirm_broadcast(services, sender.user_id, broadcast_id, ctx.lang)
-        else:
-            reply = cancel_broadcast(services, sender.user_id, broadcast_id, ctx.lang)
+        broadcast_id, user_id = int(ident), sender.user_id
+        if not access.is_coordinator(services.config, user_id):
+            # Someone else in the group pressed a coordinator's button: tell them privately
+            # (an alert only they see) and leave the preview as it is.
+            lang = await asyncio.to_thread(lambda: chat.context(sender).lang)
+            only = gettext(lang, "Only the programme's coordinators can do that.")
+            await query.answer(only, show_alert=True)
+            return
+
+        def work() -> tuple[Lang, str, int]:
+            ctx = chat.context(sender)
+            act = confirm_broadcast if action == "send" else cancel_broadcast
+            reply = act(services, user_id, broadcast_id, ctx.lang)
+            total = services.outbox.progress(source_of(broadcast_id)).total
+            return ctx.lang, reply, total
+
+        lang, reply, total = await asyncio.to_thread(work)
         await query.answer()
         with contextlib.suppress(BadRequest):  # "message is not modified"
             await query.edit_message_text(_fit(reply))
-        queued = action == "send" and services.outbox.progress(source_of(broadcast_id)).total
+        queued = action == "send" and total
         if queued and query.message is not None:
             context.application.create_task(
                 follow_progress(
@@ -97,7 +121,7 @@ def register(application: Application, chat: ChatService) -> None:
                     query.message.chat.id,
                     query.message.message_id,
                     broadcast_id,
-                    ctx.lang,
+                    lang,
                 ),
                 update=update,
             )

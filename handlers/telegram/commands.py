@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -10,7 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.chat import ChatService
 from bot.chat.commands import Group, commands_in, parse_command
-from handlers.telegram.common import answer, sender_of
+from handlers.telegram.common import reply_to, sender_of
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -23,8 +24,9 @@ def command_callback(chat: ChatService, name: str) -> Callback:
         if message is None or sender is None:
             return
         parsed = parse_command(message.text or "")
-        reply = chat.command(sender, name, parsed.args if parsed else "")
-        await answer(update, context.bot, reply, chat)
+        # Database and engine work in a worker thread: the loop keeps serving meanwhile.
+        reply = await asyncio.to_thread(chat.command, sender, name, parsed.args if parsed else "")
+        await reply_to(update, context, reply, chat)
 
     return on_command
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InputFile, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, RetryAfter
+from telegram.ext import CallbackContext
 
 from bot import access
 from bot.chat import ChatService, Reply, Sender
@@ -107,8 +109,41 @@ async def send_reply(
     except Forbidden as exc:
         log.info("chat %s cannot be reached (%s); recorded as blocked", chat_id, exc.message)
         if chat is not None and chat_id > 0:
-            access.mark_blocked(chat.services.db, chat_id, chat.services.clock.now())
+            now = chat.services.clock.now()
+            await asyncio.to_thread(access.mark_blocked, chat.services.db, chat_id, now)
     return sent
+
+
+# Rate-limit answers waiting for their chat's send slot (one a second), per chat: past this
+# many a flood's further answers are dropped rather than queued for minutes.
+MAX_PENDING_LIMIT_ANSWERS = 5
+_PENDING_KEY = "coordbot_pending_limit_answers"
+
+
+async def reply_to(
+    update: Update, context: CallbackContext[Any, Any, Any, Any], reply: Reply, chat: ChatService
+) -> None:
+    """Answer an update; a rate-limit answer goes out in the background (it waits for the
+    chat's send slot, and must not hold up other users' updates meanwhile)."""
+    if reply.kind != "rate_limited":
+        await answer(update, context.bot, reply, chat)
+        return
+    target = update.effective_chat
+    if target is None:
+        return
+    pending: Counter[int] = context.bot_data.setdefault(_PENDING_KEY, Counter())
+    if pending[target.id] >= MAX_PENDING_LIMIT_ANSWERS:
+        log.debug("rate limit: chat %s already has answers waiting; not queuing another", target.id)
+        return
+    pending[target.id] += 1
+
+    async def send() -> None:
+        try:
+            await answer(update, context.bot, reply, chat)
+        finally:
+            pending[target.id] -= 1
+
+    context.application.create_task(send(), update=update)
 
 
 async def answer(update: Update, bot: Bot, reply: Reply, chat: ChatService) -> None:

@@ -5,12 +5,14 @@ Free text is a question in private chats; in groups only when it mentions the bo
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import MessageEntity, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.chat import ChatService
 from handlers.telegram.commands import register_group
-from handlers.telegram.common import answer, send_reply, sender_of
+from handlers.telegram.common import reply_to, send_reply, sender_of
 from handlers.telegram.render import CALLBACK_PREFIX
 
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -24,7 +26,8 @@ def register(application: Application, chat: ChatService) -> None:
         message, sender = update.effective_message, sender_of(update)
         if message is None or sender is None:
             return
-        await answer(update, context.bot, chat.question(sender, message.text or ""), chat)
+        reply = await asyncio.to_thread(chat.question, sender, message.text or "")
+        await reply_to(update, context, reply, chat)
 
     async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, sender = update.effective_message, sender_of(update)
@@ -38,14 +41,16 @@ def register(application: Application, chat: ChatService) -> None:
         for text in mentions.values():
             if text.casefold() == handle:
                 question = question.replace(text, " ")
-        await answer(update, context.bot, chat.question(sender, question), chat)
+        reply = await asyncio.to_thread(chat.question, sender, question)
+        await reply_to(update, context, reply, chat)
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, sender = update.callback_query, sender_of(update)
         if query is None or sender is None:
             return
         await query.answer()
-        reply = chat.choose(sender, (query.data or "").removeprefix(CALLBACK_PREFIX))
+        choice = (query.data or "").removeprefix(CALLBACK_PREFIX)
+        reply = await asyncio.to_thread(chat.choose, sender, choice)
         target = query.message.chat.id if query.message else sender.user_id
         if target is not None:
             await send_reply(context.bot, target, reply, chat=chat)

@@ -5,6 +5,7 @@ Registered after every other handler, so these only see what nothing else took.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -18,7 +19,7 @@ from telegram.ext import (
 
 from bot.chat import ChatService
 from bot.chat.commands import parse_command
-from handlers.telegram.common import answer, sender_of
+from handlers.telegram.common import answer, reply_to, sender_of
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +41,26 @@ def register(application: Application, chat: ChatService) -> None:
         # In a group an unaddressed /command may be meant for another bot: stay quiet.
         if not sender.private and not addressed:
             return
-        await answer(update, context.bot, chat.command(sender, parsed.name, parsed.args), chat)
+        reply = await asyncio.to_thread(chat.command, sender, parsed.name, parsed.args)
+        await reply_to(update, context, reply, chat)
 
     async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender = sender_of(update)
         if sender is not None and sender.private:
-            await answer(update, context.bot, chat.notice(sender, "edited"), chat)
+            reply = await asyncio.to_thread(chat.notice, sender, "edited")
+            await answer(update, context.bot, reply, chat)
 
     async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender = sender_of(update)
         if sender is not None:
-            await answer(update, context.bot, chat.notice(sender, "non_text"), chat)
+            reply = await asyncio.to_thread(chat.notice, sender, "non_text")
+            await answer(update, context.bot, reply, chat)
 
     async def on_stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, sender = update.callback_query, sender_of(update)
         if query is None or sender is None:
             return
-        reply = chat.notice(sender, "button_expired")
+        reply = await asyncio.to_thread(chat.notice, sender, "button_expired")
         await query.answer(reply.plain_text())
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,7 +79,8 @@ def register(application: Application, chat: ChatService) -> None:
         if sender is None or update.effective_chat is None:
             return
         try:
-            await answer(update, context.bot, chat.notice(sender, "error"), chat)
+            reply = await asyncio.to_thread(chat.notice, sender, "error")
+            await answer(update, context.bot, reply, chat)
         except Exception:
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 

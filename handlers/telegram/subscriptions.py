@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
@@ -9,7 +11,7 @@ from bot.chat import ChatService
 from bot.chat.delivery_commands import change_subscription, subscription_overview
 from handlers.telegram.broadcast import command_args
 from handlers.telegram.commands import Callback
-from handlers.telegram.common import sender_of
+from handlers.telegram.common import reply_to, sender_of
 
 
 def register(application: Application, chat: ChatService) -> None:
@@ -21,15 +23,23 @@ def register(application: Application, chat: ChatService) -> None:
             message, sender = update.effective_message, sender_of(update)
             if message is None or sender is None or sender.user_id is None:
                 return
-            ctx = chat.context(sender)
+            refusal = chat.limit(sender)
+            if refusal is not None:
+                await reply_to(update, context, refusal, chat)
+                return
+            user_id = sender.user_id
             args = command_args(message.text or "")
-            if subscribe is None or (subscribe and not args.strip()):
-                reply = subscription_overview(services, sender.user_id, ctx.lang)
-            else:
-                reply = change_subscription(
-                    services, sender.user_id, args, subscribe=subscribe, lang=ctx.lang
+
+            def work() -> str:
+                ctx = chat.context(sender)
+                if subscribe is None or (subscribe and not args.strip()):
+                    return subscription_overview(services, user_id, ctx.lang)
+                return change_subscription(
+                    services, user_id, args, subscribe=subscribe, lang=ctx.lang
                 )
-            await message.reply_text(reply)
+
+            # Database work in a worker thread: the loop keeps serving meanwhile.
+            await message.reply_text(await asyncio.to_thread(work))
 
         return on_command
 

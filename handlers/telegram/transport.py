@@ -19,6 +19,7 @@ from bot.chat import ChatService
 from bot.i18n import LANGUAGES
 from bot.services import Services
 from handlers.telegram import register_all
+from handlers.telegram.limiter import PerUserUpdates, SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ ALLOWED_UPDATES = (
     Update.CALLBACK_QUERY,
     Update.MY_CHAT_MEMBER,
 )
+
+
+CONCURRENT_UPDATES = 32
 
 
 def file_base_url(api_base_url: str) -> str:
@@ -58,6 +62,11 @@ def build_application(services: Services, chat: ChatService) -> Application:
         .request(request)
         .get_updates_request(updates_request)
         .job_queue(None)  # the scheduler is coordbot's own; no second APScheduler
+        # Replies share the delivery workers' Telegram budget (30/s, 1/s per chat).
+        .rate_limiter(SharedRateLimiter(services.telegram_limiter()))
+        # Users are served side by side: one chat waiting for its send slot (a second per
+        # message) must not hold up everyone else's answers; each user's updates in order.
+        .concurrent_updates(PerUserUpdates(CONCURRENT_UPDATES))
     )
     if config.api_base_url:
         builder = builder.base_url(config.api_base_url).base_file_url(

@@ -8,7 +8,13 @@ from collections.abc import Iterable
 from dataclasses import fields, replace
 from datetime import date, datetime
 
-from bot.registry.csvfile.layout import BOM, COLUMNS, LIST_SEPARATOR, RegistryCsvError
+from bot.registry.csvfile.layout import (
+    BOM,
+    COLUMNS,
+    LIST_SEPARATOR,
+    RegistryCsvError,
+    escape_cell,
+)
 from bot.registry.csvfile.reader import parse_registry_csv
 from bot.registry.data import RegistryData
 
@@ -64,7 +70,7 @@ def _cell(value: object) -> str:
 
 def _export_rows(data: RegistryData) -> Iterable[dict[str, str]]:
     def row(record: str, **values: object) -> dict[str, str]:
-        return {"record": record, **{k: _cell(v) for k, v in values.items()}}
+        return {"record": record, **{k: escape_cell(_cell(v)) for k, v in values.items()}}
 
     for r in data.role_types:
         yield row("role_type", key=r.key, name_en=r.name_en, name_nb=r.name_nb, terms=r.terms)

@@ -100,3 +100,27 @@ class RegistryCsvError(RegistryFileError):
     def __init__(self, source: str, problems: list[CsvProblem]) -> None:
         self.csv_problems = problems
         super().__init__(source, [str(p) for p in problems])
+
+
+# OWASP's rule against formula injection: a cell starting with one of these is prefixed with a
+# single quote on export (spreadsheets then show it as text); import removes that quote. A
+# value that itself starts with a quote before one of them (or before another quote) gets one
+# too, so every value reads back unchanged.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+
+
+def escape_cell(value: str) -> str:
+    """The cell as written: formula-looking text made inert with a leading quote."""
+    if value.startswith(FORMULA_TRIGGERS) or (
+        value.startswith(_QUOTE) and value[1:2] in (*FORMULA_TRIGGERS, _QUOTE)
+    ):
+        return _QUOTE + value
+    return value
+
+
+def unescape_cell(cell: str) -> str:
+    """The value of a cell `escape_cell` wrote (other cells unchanged)."""
+    if cell.startswith(_QUOTE) and cell[1:2] and cell[1:2] in (*FORMULA_TRIGGERS, _QUOTE):
+        return cell[1:]
+    return cell

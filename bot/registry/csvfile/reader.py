@@ -18,6 +18,7 @@ from bot.registry.csvfile.layout import (
     MULTILINE_COLUMNS,
     CsvProblem,
     RegistryCsvError,
+    unescape_cell,
 )
 from bot.registry.data import RegistryData, reference_problems
 from bot.registry.quality import text_control_problem
@@ -138,7 +139,7 @@ class Row:
     ) -> None:
         self.number = number
         self.problems = problems
-        self.cells = {n: c for n, c in zip(names, cells, strict=False) if n}
+        self.cells = {n: unescape_cell(c) for n, c in zip(names, cells, strict=False) if n}
         self.unnamed = any(c.strip() for n, c in zip(names, cells, strict=False) if not n)
         self.record = self.cells.get("record", "").strip().lower()
         self.is_blank = not any(c.strip() for c in cells)
