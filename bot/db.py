@@ -39,6 +39,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class SchemaError(RuntimeError):
+    """The database's schema is older than the code and cannot be brought up to date in place."""
+
+
 class Database:
     """An engine and its session factory; open in a start hook, `dispose` in a stop hook."""
 
@@ -64,11 +68,46 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def create_schema(self) -> None:
-        """Create every table that does not exist yet."""
+    def create_schema(self) -> list[str]:
+        """Create every table that does not exist yet, and add the nullable columns an existing
+        table lacks; returns the columns added ("table.column")."""
         import bot.schema  # noqa: F401  (registers every table on Base.metadata)
 
         Base.metadata.create_all(self.engine)
+        return self._add_missing_columns()
+
+    def _add_missing_columns(self) -> list[str]:
+        # A database written by an earlier coordbot lacks the columns added since. Until
+        # versioned migrations exist, nullable ones are added in place (old rows read NULL);
+        # anything else is refused with a clear message rather than failing on first read.
+        from sqlalchemy import inspect, text
+
+        inspector = inspect(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        added: list[str] = []
+        with self.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                if not inspector.has_table(table.name):
+                    continue
+                present = {column["name"] for column in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present:
+                        continue
+                    if not column.nullable or column.primary_key:
+                        raise SchemaError(
+                            f"the database's table {table.name} has no column {column.name}, "
+                            "which cannot be added in place; move the database aside to start "
+                            "afresh (it is re-seeded from data/registry.toml)"
+                        )
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    connection.execute(
+                        text(
+                            f"ALTER TABLE {preparer.format_table(table)} "
+                            f"ADD COLUMN {preparer.format_column(column)} {kind}"
+                        )
+                    )
+                    added.append(f"{table.name}.{column.name}")
+        return added
 
     def dispose(self) -> None:
         """Close every pooled connection."""

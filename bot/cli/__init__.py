@@ -230,12 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     module_name, func_name = COMMANDS[args.command].split(":")
     from bot.config import ConfigError
+    from bot.db import SchemaError
     from bot.registry.data import RegistryFileError
 
     try:
         command = getattr(importlib.import_module(module_name), func_name)
         return int(command(args))
-    except (ConfigError, RegistryFileError) as exc:
+    except (ConfigError, RegistryFileError, SchemaError) as exc:
         print(f"coordbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

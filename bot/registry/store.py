@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from bot.registry.tables import (
 )
 
 SCHEMA_VERSION = "1"
+
+log = logging.getLogger(__name__)
 
 
 def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
@@ -341,7 +344,9 @@ class Registry:
 
     def ensure_seeded(self, seed_file: Path) -> bool:
         """Create the schema, and fill an empty registry from the seed file. True if seeded."""
-        self._db.create_schema()
+        added = self._db.create_schema()
+        if added:
+            log.warning("database brought up to date: added %s", ", ".join(added))
         with self._db.session() as session:
             if session.get(MetaEntry, "registry_written_at") is not None:
                 return False
