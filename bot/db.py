@@ -39,6 +39,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_COLUMNS_KEY = "schema_columns"
+
+
 class SchemaError(RuntimeError):
     """The database's schema is older than the code and cannot be brought up to date in place."""
 
@@ -77,6 +80,27 @@ class Database:
         return self._add_missing_columns()
 
     def _add_missing_columns(self) -> list[str]:
+        # Inspecting every table costs dozens of catalogue queries (slow on PostgreSQL), so the
+        # columns last found complete are remembered in the meta table and checked only when
+        # the code's columns differ from them.
+        import hashlib
+
+        from bot.registry.tables import MetaEntry
+
+        wanted = sorted(
+            f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
+        )
+        fingerprint = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+        with self.session() as session:
+            entry = session.get(MetaEntry, _COLUMNS_KEY)
+            if entry is not None and entry.value == fingerprint:
+                return []
+        added = self._inspect_and_add_columns()
+        with self.session() as session:
+            session.merge(MetaEntry(key=_COLUMNS_KEY, value=fingerprint))
+        return added
+
+    def _inspect_and_add_columns(self) -> list[str]:
         # A database written by an earlier coordbot lacks the columns added since. Until
         # versioned migrations exist, nullable ones are added in place (old rows read NULL);
         # anything else is refused with a clear message rather than failing on first read.

@@ -22,9 +22,9 @@ from bot.answering.engine import AnswerEngine
 from bot.chat import ChatService, Sender
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.config import REPO_ROOT
+from bot.config import REPO_ROOT, load_config
 from bot.registry.data import RegistryData, load_registry_file
-from bot.services import Services
+from bot.services import Services, build_services
 
 OSLO = ZoneInfo("Europe/Oslo")
 LATE = "2026-12-01T10:00"  # years after every registered item
@@ -726,7 +726,14 @@ def _sample() -> list[Case]:
 SAMPLE = _sample()
 
 
-@pytest.mark.db
+@pytest.fixture
+def memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database in memory: these tests are about the answers, not the database (that runs on
+    SQLite and PostgreSQL elsewhere), and seeding a file per question would cost minutes."""
+    monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", "sqlite://")
+
+
+@pytest.mark.usefixtures("memory_database")
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"cli:{c.cls}:{c.question[:40]}")
 def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "--now", case.now, "--", case.question]) == 0
@@ -736,9 +743,16 @@ def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture
 CONSOLE = Sender(None, None, "operator", console=True)
 
 
-@pytest.mark.db
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"chat:{c.cls}:{c.question[:40]}")
-def test_case_through_the_chat(case: Case, services: Services) -> None:
+def test_case_through_the_chat(case: Case, memory_database: None, clock: FixedClock) -> None:
+    services = build_services(load_config(), clock)
+    try:
+        _chat_case(case, services)
+    finally:
+        services.close()
+
+
+def _chat_case(case: Case, services: Services) -> None:
     services.clock.set(datetime.fromisoformat(case.now).replace(tzinfo=OSLO))  # type: ignore[attr-defined]
     reply = ChatService(services).question(CONSOLE, case.question)
     text = reply.plain_text()

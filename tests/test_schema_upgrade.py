@@ -21,6 +21,8 @@ ADDED_SINCE = (
     ("audience", "widen"),
     ("broadcast", "widen"),
 )
+# The previous release never recorded which columns it had checked.
+FORGET_CHECK = "DELETE FROM meta WHERE key = 'schema_columns'"
 
 
 def _columns(db: Database, table: str) -> set[str]:
@@ -38,6 +40,7 @@ def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(
     with services.db.engine.begin() as connection:
         for table, column in ADDED_SINCE:
             connection.execute(text(f'ALTER TABLE {table} DROP COLUMN "{column}"'))
+        connection.execute(text(FORGET_CHECK))
     services.close()
     assert "language" not in _columns(Database(config.bot.database_url), "person")
 
@@ -60,6 +63,7 @@ def test_a_missing_required_column_is_refused_with_a_clear_message(config: Confi
         with db.engine.begin() as connection:
             # A column the code needs (NOT NULL) cannot be made up for rows already there.
             connection.execute(text('ALTER TABLE person DROP COLUMN "name"'))
+            connection.execute(text(FORGET_CHECK))
         with pytest.raises(SchemaError, match="person has no column name"):
             db.create_schema()
     finally:
