@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 USERS_SHOWN = 50
 
 
+def _unknown_user(lang: Lang, user_id: int) -> Reply:
+    """The refusal for a user id nobody has written to the bot from."""
+    message = gettext(
+        lang,
+        "No user {user_id} has talked to the bot; ask them to send /start first.",
+        user_id=user_id,
+    )
+    return text_reply(lang, plain(message), kind="not_found")
+
+
 def _label(user: access.ChatUserView) -> str:
     handle = f" @{user.username}" if user.username else ""
     return f"{user.display_name}{handle} ({user.telegram_user_id})"
@@ -79,17 +89,7 @@ def approve(services: Services, ctx: Context, args: str, *, approved: bool) -> R
         )
     user = access.approve(services.db, user_id, by=ctx.sender.user_id, approved=approved)
     if user is None:
-        return text_reply(
-            lang,
-            plain(
-                gettext(
-                    lang,
-                    "No user {user_id} has talked to the bot; ask them to send /start first.",
-                    user_id=user_id,
-                )
-            ),
-            kind="not_found",
-        )
+        return _unknown_user(lang, user_id)
     if approved:
         message = gettext(lang, "{user} may now ask the directory.", user=_label(user))
     else:
@@ -138,17 +138,7 @@ def link(services: Services, ctx: Context, args: str) -> Reply:
         return text_reply(lang, *lines, kind="not_found")
     user = access.link_person(services.db, user_id, person.key, by=ctx.sender.user_id)
     if user is None:
-        return text_reply(
-            lang,
-            plain(
-                gettext(
-                    lang,
-                    "No user {user_id} has talked to the bot; ask them to send /start first.",
-                    user_id=user_id,
-                )
-            ),
-            kind="not_found",
-        )
+        return _unknown_user(lang, user_id)
     who = f"{person.name} ({person.key})"
     message = gettext(lang, "{user} is now linked to {person}.", user=_label(user), person=who)
     return text_reply(lang, plain(message), kind="link")
@@ -170,17 +160,7 @@ def unlink(services: Services, ctx: Context, args: str) -> Reply:
         )
     user = access.link_person(services.db, user_id, None, by=ctx.sender.user_id)
     if user is None:
-        return text_reply(
-            lang,
-            plain(
-                gettext(
-                    lang,
-                    "No user {user_id} has talked to the bot; ask them to send /start first.",
-                    user_id=user_id,
-                )
-            ),
-            kind="not_found",
-        )
+        return _unknown_user(lang, user_id)
     return text_reply(
         lang,
         plain(gettext(lang, "{user} is no longer linked to anyone.", user=_label(user))),
