@@ -127,16 +127,14 @@ def deadline_views(data: RegistryData, db: Database) -> list[DeadlineView]:
     return views
 
 
-def attendance_for(db: Database, event_key: str) -> list[AttendanceRow]:
-    """Everyone an invite reached, or who answered, with their answer (inbound iMIP REPLYs)."""
+def meeting_invites(
+    db: Database, event_key: str
+) -> tuple[list[AttendanceRow], list[tuple[str, str]]]:
+    """Everyone an invite reached or who answered, with their answer (inbound iMIP REPLYs),
+    and (name or address, reason) of the invites that failed and never went out."""
     never_sent = _invites_never_sent(db, event_key)
     rows = [row for row in attendance(db, event_key) if row.email not in never_sent]
-    return sorted(rows, key=lambda a: fold(a.name or a.email))
-
-
-def failed_invites(db: Database, event_key: str) -> list[tuple[str, str]]:
-    """(name or address, reason) of invites whose last attempt failed and that never went out."""
-    return list(_invites_never_sent(db, event_key).values())
+    return sorted(rows, key=lambda a: fold(a.name or a.email)), list(never_sent.values())
 
 
 def _invites_never_sent(db: Database, event_key: str) -> dict[str, tuple[str, str]]:
@@ -163,7 +161,7 @@ def meeting_views(data: RegistryData, db: Database) -> list[MeetingView]:
     for event in sorted(data.events, key=_start_key):
         if event.kind != "meeting":
             continue
-        attendance = attendance_for(db, event.key)
+        attendance, failed = meeting_invites(db, event.key)
         invited = {a.email for a in attendance}
         members: dict[str, PersonRec] = {}
         for audience in event.audiences:
@@ -174,9 +172,7 @@ def meeting_views(data: RegistryData, db: Database) -> list[MeetingView]:
             p for p in members.values() if p.email and p.email.strip().lower() not in invited
         ]
         without = [p for p in members.values() if not p.email]
-        views.append(
-            MeetingView(event, attendance, not_invited, without, failed_invites(db, event.key))
-        )
+        views.append(MeetingView(event, attendance, not_invited, without, failed))
     return views
 
 
