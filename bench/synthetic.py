@@ -1,0 +1,185 @@
+"""Synthetic registries of any size for the benchmarks: the seed registry grown to the 356
+municipalities of 2020 and `contacts` people, with surnames the engine has never seen.
+
+Surnames are built from farm-name stems and endings ("Haugland", "Bergseth", "Østvik"), so most
+are not in data/names_no.txt: a benchmark over a closed list of names the engine already knows
+would flatter it. Every municipality gets a data contact and a network representative; the rest
+of the people are theme contacts spread over the municipalities, several to a theme where the
+registry is large, as a real national programme with many contacts per place would have.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from bot.answering.gazetteer import load_names, municipalities_2020
+from bot.registry.data import MunicipalityRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.textnorm import fold, slug
+
+THEMES = [
+    ("energy", "energi"), ("mobility", "mobilitet"), ("water", "vann"), ("waste", "avfall"),
+    ("health", "helse"), ("education", "utdanning"), ("housing", "bolig"),
+    ("culture", "kultur"), ("safety", "sikkerhet"), ("ict", "ikt"), ("economy", "økonomi"),
+    ("environment", "miljø"), ("planning", "planlegging"), ("climate", "klima"),
+    ("procurement", "innkjøp"), ("tourism", "turisme"), ("agriculture", "landbruk"),
+    ("transport", "samferdsel"), ("social", "sosial"), ("public health", "folkehelse"),
+    ("emergency", "beredskap"), ("innovation", "innovasjon"), ("statistics", "statistikk"),
+    ("finance", "finans"), ("communication", "kommunikasjon"), ("participation", "medvirkning"),
+]  # fmt: skip
+
+STEMS = [
+    "Berg",
+    "Dal",
+    "Lund",
+    "Vik",
+    "Haug",
+    "Strand",
+    "Nes",
+    "Moe",
+    "Bakk",
+    "Holm",
+    "Sol",
+    "Fjell",
+    "Lie",
+    "Rud",
+    "Aas",
+    "Eng",
+    "Hag",
+    "Tor",
+    "Øy",
+    "Ås",
+    "Grøn",
+    "Kvam",
+    "Myr",
+    "Skog",
+    "Stein",
+    "Brekk",
+    "Bjør",
+    "Elv",
+    "Fos",
+    "Gjer",
+    "Hov",
+    "Kleiv",
+    "Lien",
+    "Nord",
+    "Sør",
+    "Aust",
+    "Vest",
+    "Røn",
+    "Sand",
+    "Stav",
+    "Tveit",
+    "Ulv",
+    "Vang",
+    "Ørn",
+    "Hammer",
+    "Kval",
+    "Lind",
+    "Mjøs",
+    "Nyhus",
+    "Rang",
+    "Sæter",
+    "Tangen",
+    "Vold",
+    "Øst",
+]
+ENDINGS = [
+    "en",
+    "e",
+    "heim",
+    "stad",
+    "land",
+    "rud",
+    "vik",
+    "seth",
+    "dal",
+    "berg",
+    "bø",
+    "nes",
+    "set",
+    "gård",
+    "li",
+    "skog",
+    "aas",
+    "mo",
+    "haug",
+    "lund",
+    "sæter",
+    "tveit",
+    "vold",
+    "bakken",
+    "holm",
+    "strand",
+    "fjord",
+    "eid",
+    "øy",
+]
+
+
+def varied_surnames(rng: random.Random) -> list[str]:
+    """Farm-name style surnames: stem + ending, every one distinct, in a shuffled order."""
+    names = sorted({stem + ending for stem in STEMS for ending in ["", *ENDINGS]})
+    rng.shuffle(names)
+    return names
+
+
+def theme_role_types() -> list[RoleTypeRec]:
+    """One role type per KPI theme ("energy contact", "energikontakt")."""
+    return [
+        RoleTypeRec(
+            f"{slug(en).replace('-', '_')}_contact",
+            f"{en} contact",
+            f"kontaktperson for {nb}",
+            (f"{en} contact", f"{nb}kontakt", f"kontaktperson for {nb}"),
+        )
+        for en, nb in THEMES
+    ]
+
+
+def synthetic_registry(
+    seed: RegistryData, contacts: int, *, seed_value: int = 2020
+) -> RegistryData:
+    """The seed registry grown to every municipality of 2020 and about `contacts` people."""
+    rng = random.Random(seed_value)
+    known = {fold(m.name) for m in seed.municipalities}
+    municipalities = list(seed.municipalities)
+    for place in municipalities_2020():
+        if fold(place.name) not in known:
+            key = slug(place.qualified)
+            municipalities.append(MunicipalityRec(key, place.qualified, (), f"{key}.kommune.no"))
+    themes = theme_role_types()
+    given = list(load_names().given)
+    surnames = varied_surnames(rng)
+    used: set[str] = {p.name for p in seed.people}
+    held = {(r.role, r.municipality) for p in seed.people for r in p.roles}
+    people = list(seed.people)
+
+    def add(role: str, place: MunicipalityRec) -> None:
+        while True:
+            name = f"{rng.choice(given)} {rng.choice(surnames)}"
+            if name in used:  # a middle name, as Norwegians often have, keeps names unique
+                name = f"{rng.choice(given)} {name}"
+            if name not in used:
+                break
+        used.add(name)
+        email = f"{slug(name).replace('-', '.')}@{place.email_domain}"
+        key = f"p{len(people)}-{slug(name)}"
+        people.append(PersonRec(key, name, email, None, (RoleRec(role, municipality=place.key),)))
+
+    for place in municipalities:
+        for role in ("data_contact", "network_representative"):
+            if (role, place.key) not in held and len(people) < contacts:
+                add(role, place)
+    slot = 0
+    while len(people) < contacts:
+        place = municipalities[slot % len(municipalities)]
+        add(themes[(slot // len(municipalities)) % len(themes)].key, place)
+        slot += 1
+    return replace(
+        seed,
+        municipalities=tuple(municipalities),
+        role_types=(*seed.role_types, *themes),
+        people=tuple(people),
+        version=1,
+    )
