@@ -444,21 +444,22 @@ def test_an_edit_is_not_written_over_a_concurrent_write(services, monkeypatch) -
     from bot.registry.edits.changes import EmailEdit
     from bot.registry.store import Registry
 
-    original_replace = Registry.replace
+    original_apply = Registry.apply
     interfered = []
 
-    def replace_after_someone_else(self, data, *, based_on=None):
+    def apply_after_someone_else(self, before, after):
         if not interfered:  # another process renames a municipality just before our write
             interfered.append(True)
-            current = self.snapshot()
             places = tuple(
                 dc_replace(m, name="Rana kommune") if m.key == "rana" else m
-                for m in current.municipalities
+                for m in before.municipalities
             )
-            original_replace(self, dc_replace(current, municipalities=places))
-        original_replace(self, data, based_on=based_on)
+            # A second Registry on the same database stands for the other process.
+            other = Registry(services.db, services.clock)
+            other.replace(dc_replace(before, municipalities=places))
+        return original_apply(self, before, after)
 
-    monkeypatch.setattr(Registry, "replace", replace_after_someone_else)
+    monkeypatch.setattr(Registry, "apply", apply_after_someone_else)
     apply_edit(services, EmailEdit("geir-graff", "geir@asker.example"), Actor("console", "Test"))
     data = services.registry.snapshot()
     assert data.person_by_key["geir-graff"].email == "geir@asker.example"

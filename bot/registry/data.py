@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import insort
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
@@ -221,30 +222,140 @@ class RegistryData:
         """Events by key."""
         return {e.key: e for e in self.events}
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {p.key: i for i, p in enumerate(self.people)}
+
+    def position(self, person_key: str) -> int:
+        """Where a person stands in registry order (lists of people are given in it)."""
+        return self._positions[person_key]
+
+    @cached_property
+    def _holdings(self) -> dict[str, tuple[PersonRec, ...]]:
+        found: dict[str, list[PersonRec]] = {}
+        for p in self.people:
+            for role in dict.fromkeys(r.role for r in p.roles):
+                found.setdefault(role, []).append(p)
+        return {role: tuple(people) for role, people in found.items()}
+
+    @cached_property
+    def _at_place(self) -> dict[str, tuple[PersonRec, ...]]:
+        found: dict[str, list[PersonRec]] = {}
+        for p in self.people:
+            for place in dict.fromkeys(r.municipality for r in p.roles if r.municipality):
+                found.setdefault(place, []).append(p)
+        return {place: tuple(people) for place, people in found.items()}
+
+    @cached_property
+    def _by_address(self) -> dict[str, tuple[PersonRec, ...]]:
+        found: dict[str, list[PersonRec]] = {}
+        for p in self.people:
+            if p.email:
+                found.setdefault(p.email.strip().lower(), []).append(p)
+        return {address: tuple(people) for address, people in found.items()}
+
+    def people_with_address(self, address: str) -> tuple[PersonRec, ...]:
+        """Everyone registered with this e-mail address (case and spaces aside)."""
+        return self._by_address.get(address.strip().lower(), ())
+
+    def carry_lookups(
+        self,
+        before: RegistryData,
+        changes: list[tuple[PersonRec | None, PersonRec | None]],
+    ) -> None:
+        """Fill this registry's lookups from `before`'s, adjusted for the changed people
+        ((old, new) pairs; None for added or removed), instead of building them again over
+        everyone: an edit of one person then costs the same at any size. Only lookups
+        `before` has built are carried; this registry must be `before` with `changes` applied
+        (same other records)."""
+        built = before.__dict__
+        mine = self.__dict__
+        for name in ("municipality_by_key", "organisation_by_key", "role_type_by_key",
+                     "audience_by_key"):  # fmt: skip
+            if name in built:
+                mine[name] = built[name]
+        if "event_by_key" in built:
+            events = built["event_by_key"]
+            if self.events is not before.events:
+                events = dict(events)
+                events.update((e.key, e) for e in self.events if events.get(e.key) is not e)
+            mine["event_by_key"] = events
+        if any(old is None or new is None for old, new in changes):
+            return  # people added or removed move positions: build afresh when asked
+        if "_positions" in built:
+            mine["_positions"] = built["_positions"]  # nobody moved
+        if "person_by_key" in built:
+            people = dict(built["person_by_key"])
+            people.update((new.key, new) for _, new in changes if new is not None)
+            mine["person_by_key"] = people
+        positions = mine.get("_positions")
+        if positions is None:
+            return
+        order = positions.__getitem__
+        for name, keys_of in (
+            ("_holdings", lambda p: {r.role for r in p.roles}),
+            ("_at_place", lambda p: {r.municipality for r in p.roles if r.municipality}),
+            ("_by_address", lambda p: {p.email.strip().lower()} if p.email else set()),
+        ):
+            if name not in built:
+                continue
+            lookup: dict[str, tuple[PersonRec, ...]] = dict(built[name])
+            for old, new in changes:
+                assert old is not None and new is not None
+                for key in keys_of(old) | keys_of(new):
+                    rest = [p for p in lookup.get(key, ()) if p.key != old.key]
+                    if key in keys_of(new):
+                        insort(rest, new, key=lambda p: order(p.key))
+                    if rest:
+                        lookup[key] = tuple(rest)
+                    else:
+                        lookup.pop(key, None)
+            mine[name] = lookup
+
+    def in_audience(self, person: PersonRec, audience_key: str) -> bool:
+        """Whether `audience_members(audience_key)` includes `person`, without listing them."""
+        audience = self.audience_by_key[audience_key]
+        if person.key in audience.people or any(r.role in audience.roles for r in person.roles):
+            return True
+        wide = not audience.roles or audience.widen
+        return wide and any(r.municipality in audience.municipalities for r in person.roles)
+
+    def people_at(self, municipality: str) -> tuple[PersonRec, ...]:
+        """Everyone with a role at a municipality, in registry order."""
+        return self._at_place.get(municipality, ())
+
     def audience_members(self, audience_key: str, widen: bool | None = None) -> list[PersonRec]:
         """Everyone an audience reaches, each once, in registry order: its named people, the
         holders of its roles, and (without roles, or when widened: `widen`, else the
         audience's own setting) everyone with a role in one of its municipalities."""
         audience = self.audience_by_key[audience_key]
         wide = not audience.roles or (audience.widen if widen is None else widen)
-        places = set(audience.municipalities) if wide else set()
-        named = set(audience.people)
-        roles = set(audience.roles)
-        return [
-            p
-            for p in self.people
-            if p.key in named
-            or any(r.role in roles for r in p.roles)
-            or any(r.municipality in places for r in p.roles if r.municipality)
-        ]
+        found: dict[str, PersonRec] = {}
+        for key in audience.people:
+            if key in self.person_by_key:
+                found[key] = self.person_by_key[key]
+        for role in audience.roles:
+            found.update((p.key, p) for p in self._holdings.get(role, ()))
+        if wide:
+            for place in audience.municipalities:
+                found.update((p.key, p) for p in self._at_place.get(place, ()))
+        return sorted(found.values(), key=lambda p: self._positions[p.key])
 
     def holders(
         self, role: str, *, municipality: str | None = None, organisation: str | None = None
     ) -> list[PersonRec]:
-        """People holding `role`, optionally at a municipality and/or organisation."""
+        """People holding `role`, optionally at a municipality and/or organisation, in
+        registry order."""
+        candidates = self._holdings.get(role, ())
+        if municipality is None and organisation is None:
+            return list(candidates)
+        if municipality is not None:
+            at = self._at_place.get(municipality, ())
+            if len(at) < len(candidates):
+                candidates = at
         return [
             p
-            for p in self.people
+            for p in candidates
             if any(
                 r.role == role
                 and (municipality is None or r.municipality == municipality)

@@ -13,7 +13,7 @@ Severities:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
@@ -22,7 +22,7 @@ from typing import Any, Literal
 from rapidfuzz.distance import Levenshtein
 
 from bot.mail import UNICODE_CONTROLS
-from bot.registry.data import PersonRec, RegistryData
+from bot.registry.data import MunicipalityRec, PersonRec, RegistryData
 from bot.textnorm import fold
 
 Severity = Literal["error", "warning", "info"]
@@ -99,14 +99,42 @@ class Finding:
 
 def check_registry(data: RegistryData) -> list[Finding]:
     """Every data-quality finding for `data`, errors first, then warnings, then info."""
-    findings = [
-        *_email_findings(data),
-        *_name_email_findings(data),
-        *_contact_findings(data),
-        *_municipality_findings(data),
-        *_audience_findings(data),
-        *_text_findings(data),
+    return _ranked(
+        [
+            *_email_findings(data, data.people),
+            *_name_email_findings(data.people),
+            *_contact_findings(data, data.people),
+            *_municipality_findings(data, data.municipalities),
+            *_audience_findings(data),
+            *_text_findings(data),
+        ]
+    )
+
+
+def check_records(
+    data: RegistryData, people: Iterable[str] = (), municipalities: Iterable[str] = ()
+) -> list[Finding]:
+    """The findings about the given people and municipalities only (by key), as
+    `check_registry` words them: what an edit of those records reports, without checking
+    everyone else."""
+    persons = [data.person_by_key[k] for k in dict.fromkeys(people) if k in data.person_by_key]
+    places = [
+        data.municipality_by_key[k]
+        for k in dict.fromkeys(municipalities)
+        if k in data.municipality_by_key
     ]
+    subjects = {("person", p.key) for p in persons} | {("municipality", m.key) for m in places}
+    findings = [
+        *_email_findings(data, persons),
+        *_name_email_findings(persons),
+        *_contact_findings(data, persons),
+        *_municipality_findings(data, places),
+        *_person_text_findings(persons),
+    ]
+    return _ranked([f for f in findings if (f.subject_kind, f.subject_key) in subjects])
+
+
+def _ranked(findings: list[Finding]) -> list[Finding]:
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
     # A stable sort keeps registry order within one severity and code.
     return sorted(findings, key=lambda f: (rank[f.severity], f.code))
@@ -116,7 +144,9 @@ def email_defects(data: RegistryData) -> dict[str, str]:
     """Person key -> why their address will not work, for every error-level address finding:
     mail to them is reported as unreachable ("address defective: ...") instead of sent."""
     defects: dict[str, str] = {}
-    for finding in check_registry(data):
+    # Only the checks that can find an error in an address: this runs before every send.
+    findings = _ranked([*_email_findings(data, data.people), *_person_text_findings(data.people)])
+    for finding in findings:
         error = finding.severity == "error" and finding.subject_kind == "person"
         if error and finding.field == "email":
             defects.setdefault(finding.subject_key, finding.message)
@@ -139,28 +169,33 @@ def text_control_problem(value: str) -> str | None:
     return f"contains {kind} (U+{ord(char):04X})"
 
 
+def _text_check(kind: str, key: str, name: str, field: str, value: str | None) -> Iterator[Finding]:
+    problem = text_control_problem(value or "")
+    if problem:
+        yield Finding(
+            "error",
+            "text-control",
+            kind,
+            key,
+            name,
+            f"{field} {problem}: it breaks mail headers and calendars, or hides what the "
+            "text says; retype it",
+            f"{kind} {key}",
+            field,
+            value,
+        )
+
+
+def _person_text_findings(people: Iterable[PersonRec]) -> Iterator[Finding]:
+    for person in people:
+        yield from _text_check("person", person.key, person.name, "name", person.name)
+        yield from _text_check("person", person.key, person.name, "email", person.email)
+
+
 def _text_findings(data: RegistryData) -> Iterator[Finding]:
     """Stored texts with line or format controls (imported before they were refused)."""
-
-    def check(kind: str, key: str, name: str, field: str, value: str | None) -> Iterator[Finding]:
-        problem = text_control_problem(value or "")
-        if problem:
-            yield Finding(
-                "error",
-                "text-control",
-                kind,
-                key,
-                name,
-                f"{field} {problem}: it breaks mail headers and calendars, or hides what the "
-                "text says; retype it",
-                f"{kind} {key}",
-                field,
-                value,
-            )
-
-    for person in data.people:
-        yield from check("person", person.key, person.name, "name", person.name)
-        yield from check("person", person.key, person.name, "email", person.email)
+    check = _text_check
+    yield from _person_text_findings(data.people)
     for place in data.municipalities:
         yield from check("municipality", place.key, place.name, "name", place.name)
     for org in data.organisations:
@@ -277,10 +312,10 @@ def _known_suffixes(data: RegistryData) -> set[str]:
     }
 
 
-def _email_findings(data: RegistryData) -> Iterator[Finding]:
+def _email_findings(data: RegistryData, people: Iterable[PersonRec]) -> Iterator[Finding]:
     suffixes = _known_suffixes(data)
     domains = {m.email_domain.lower() for m in data.municipalities if m.email_domain}
-    for person in data.people:
+    for person in people:
         if not person.email:
             continue
         problem = address_syntax_problem(person.email)
@@ -346,9 +381,9 @@ def _name_words(name: str) -> list[tuple[str, str]]:
     return [(fold(word), word) for word in _TOKEN_SPLIT.split(name) if fold(word)]
 
 
-def _name_email_findings(data: RegistryData) -> Iterator[Finding]:
+def _name_email_findings(people: Iterable[PersonRec]) -> Iterator[Finding]:
     """Name-shaped local parts (first.last) in which one word is a near miss of the name's."""
-    for person in data.people:
+    for person in people:
         parts = _split_address(person.email or "")
         if parts is None:
             continue
@@ -382,21 +417,24 @@ def _role_signature(person: PersonRec) -> set[tuple[str | None, ...]]:
     return {(r.role, r.municipality, r.organisation, r.source) for r in person.roles}
 
 
-def _audiences_of(data: RegistryData, person: PersonRec) -> list[str]:
-    return [
-        a.key
-        for a in data.audiences
-        if any(m.key == person.key for m in data.audience_members(a.key))
-    ]
+def _partners(data: RegistryData, person: PersonRec) -> list[PersonRec]:
+    """People with an address who share a role, place, organisation and source line with
+    `person`, in registry order."""
+    signature = _role_signature(person)
+    found: dict[str, PersonRec] = {}
+    for role in person.roles:
+        candidates = (
+            data.people_at(role.municipality) if role.municipality else data.holders(role.role)
+        )
+        for p in candidates:
+            if p.key != person.key and p.email and _role_signature(p) & signature:
+                found[p.key] = p
+    return sorted(found.values(), key=lambda p: data.position(p.key))
 
 
-def _contact_findings(data: RegistryData) -> Iterator[Finding]:
+def _contact_findings(data: RegistryData, people: Sequence[PersonRec]) -> Iterator[Finding]:
     """Missing addresses, addresses several people share, and function mailboxes."""
-    by_address: dict[str, list[PersonRec]] = {}
-    for person in data.people:
-        if person.email:
-            by_address.setdefault(person.email.strip().lower(), []).append(person)
-    for person in data.people:
+    for person in people:
         if person.email:
             local = _split_address(person.email)
             tokens = set(_TOKEN_SPLIT.split(fold(local[0]))) if local else set()
@@ -411,12 +449,8 @@ def _contact_findings(data: RegistryData) -> Iterator[Finding]:
             continue
         # Someone without an address listed beside someone with one, for the same role and
         # from the same line of the source, is most likely covered by that address.
-        partners = [
-            p
-            for p in data.people
-            if p.key != person.key and p.email and _role_signature(p) & _role_signature(person)
-        ]
-        audiences = _audiences_of(data, person)
+        partners = _partners(data, person)
+        audiences = [a.key for a in data.audiences if data.in_audience(person, a.key)]
         reach = f"; member of {', '.join(audiences)}" if audiences else ""
         if partners:
             names = ", ".join(f"{p.name} <{p.email}>" for p in partners)
@@ -436,7 +470,9 @@ def _contact_findings(data: RegistryData) -> Iterator[Finding]:
                 f"has no e-mail address and cannot be reached by e-mail{reach}",
                 value=None,
             )
-    for group in by_address.values():
+    groups = [data.people_with_address(p.email) for p in people if p.email]
+    firsts = {group[0].key: group for group in groups if len(group) > 1}
+    for group in sorted(firsts.values(), key=lambda g: data.position(g[0].key)):
         if len(group) > 1:
             first, others = group[0], group[1:]
             yield _person_finding(
@@ -448,15 +484,17 @@ def _contact_findings(data: RegistryData) -> Iterator[Finding]:
             )
 
 
-def _municipality_findings(data: RegistryData) -> Iterator[Finding]:
+def _municipality_findings(
+    data: RegistryData, places: Iterable[MunicipalityRec]
+) -> Iterator[Finding]:
     """Municipalities in an evaluation batch without a data-collection contact."""
     if DATA_CONTACT_ROLE not in data.role_type_by_key:
         return
     role_name = data.role_type_by_key[DATA_CONTACT_ROLE].name_en
-    for place in data.municipalities:
+    for place in places:
         if place.batch is None or data.holders(DATA_CONTACT_ROLE, municipality=place.key):
             continue
-        anyone = any(r.municipality == place.key for p in data.people for r in p.roles)
+        anyone = bool(data.people_at(place.key))
         consequence = (
             "KPI data requests have no one to go to there"
             if anyone

@@ -26,7 +26,7 @@ from bot.registry.edits.changes import (
     changed_registry,
 )
 from bot.registry.edits.values import EditError, EventAction, describe_when
-from bot.registry.quality import Finding, check_registry
+from bot.registry.quality import Finding, check_records
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -98,23 +98,23 @@ def apply_edit(services: Services, edit: Edit, actor: Actor) -> EditOutcome:
     EditError (and writes nothing) when the edit is not valid. An edit that changes nothing
     writes nothing either."""
     for attempt in range(WRITE_ATTEMPTS):
-        # Another process (`coordbot registry import`) may have written a moment ago: read
-        # afresh rather than from a snapshot up to a second old, and write only if nobody wrote
-        # in between, so no change is written back over.
-        services.registry.invalidate()
-        before = services.registry.snapshot()
+        # Another process (`coordbot registry import`) may have written a moment ago: start
+        # from the registry as it is now, and write only if nobody wrote in between (the
+        # write compares the registry's write counter), so no change is written back over.
+        before = services.registry.current()
         zone = ZoneInfo(before.timezone)
         wanted = changed_registry(before, edit, zone)
         if wanted == before:
             return _outcome(edit, before, before, changed=False)
         try:
-            services.registry.replace(wanted, based_on=before)
+            # Only the changed rows are written; the snapshot moves forward in memory.
+            after = services.registry.apply(before, wanted)
             break
         except RegistryConflict:
             if attempt == WRITE_ATTEMPTS - 1:
                 raise EditError("registry_busy") from None
     # The registry as stored: SEQUENCE and change times are set by the write.
-    outcome = _outcome(edit, before, services.registry.snapshot(), changed=True)
+    outcome = _outcome(edit, before, after, changed=True)
     record = _audit_record(outcome, actor, services.clock.now(), zone)
     log.info(
         "registry edit by %s (%s): %s %s %s: %s -> %s",
@@ -148,11 +148,7 @@ def _outcome(
         findings = tuple(f for f in _person_findings(after, person.key) if f.field == "email")
         return EmailEdited(before.person_by_key[person.key], person, findings, changed)
     place = after.municipality_by_key[edit.municipality]
-    findings = tuple(
-        f
-        for f in check_registry(after)
-        if (f.subject_kind, f.subject_key) in {("municipality", place.key), ("person", person.key)}
-    )
+    findings = tuple(check_records(after, people=[person.key], municipalities=[place.key]))
     return RoleEdited(
         person,
         after.role_type_by_key[edit.role],
@@ -166,9 +162,7 @@ def _outcome(
 
 
 def _person_findings(data: RegistryData, key: str) -> tuple[Finding, ...]:
-    return tuple(
-        f for f in check_registry(data) if f.subject_kind == "person" and f.subject_key == key
-    )
+    return tuple(check_records(data, people=[key]))
 
 
 def _audit_record(outcome: EditOutcome, actor: Actor, at: datetime, zone: ZoneInfo) -> EditRecord:

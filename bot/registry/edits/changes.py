@@ -76,8 +76,9 @@ def changed_registry(data: RegistryData, edit: Edit, zone: ZoneInfo) -> Registry
         changed_person = dataclasses.replace(person, email=checked_address(edit.address))
     else:
         changed_person = _with_role(data, person, edit)
-    people = tuple(changed_person if p.key == person.key else p for p in data.people)
-    return dataclasses.replace(data, people=people)
+    people = list(data.people)
+    people[data.position(person.key)] = changed_person
+    return dataclasses.replace(data, people=tuple(people))
 
 
 def new_person(data: RegistryData, edit: PersonAdd) -> PersonRec:
