@@ -110,7 +110,10 @@ def test_carried_lookups_equal_a_fresh_read(services, data) -> None:
         else:
             remove = data.draw(st.booleans())
             edit = RoleEdit(
-                person, data.draw(st.sampled_from(roles)), data.draw(st.sampled_from(places)), remove
+                person,
+                data.draw(st.sampled_from(roles)),
+                data.draw(st.sampled_from(places)),
+                remove,
             )
         try:
             apply_edit(services, edit, ACTOR)
