@@ -32,9 +32,9 @@ if __name__ == "__main__":
     # here (bench/calendar.py) never shadow standard-library modules.
     sys.path[0] = str(ROOT)
 
-from bot.clock import FixedClock  # noqa: E402
+from bot.clock import FixedClock, parse_now  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.services import Services, build_services, parse_now  # noqa: E402
+from bot.services import Services, build_services  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "data" / "questions_heldout.toml"
 DEFAULT_NOW = "2026-12-01T10:00"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 
 class Clock(Protocol):
@@ -46,3 +50,22 @@ class FixedClock:
 
 
 FakeClock = FixedClock
+
+
+def parse_now(text: str, zone: ZoneInfo) -> datetime:
+    """Parse an ISO 8601 date or date-time for --now / bot.now; naive means the programme zone."""
+    from bot.config import ConfigError
+
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"not an ISO 8601 date or date-time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def build_clock(config: Config, now: str | None = None) -> Clock:
+    """A fixed clock when --now or bot.now is given (demos, tests), the system clock otherwise."""
+    fixed = now or config.bot.now
+    if fixed:
+        return FixedClock(parse_now(fixed, ZoneInfo(config.bot.timezone)))
+    return SystemClock()

@@ -13,14 +13,13 @@ a table); never call them inside an f-string, where extraction cannot see the ms
 from __future__ import annotations
 
 import functools
+import gettext as gettext_module
 import io
+import os
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from babel.support import NullTranslations
+from typing import Literal
 
 Lang = Literal["en", "nb", "nn"]
 LANGUAGES: tuple[Lang, ...] = ("en", "nb", "nn")
@@ -32,22 +31,42 @@ _NORWEGIAN_TAGS = {"nb", "no", "nn"}
 
 
 @functools.cache
-def translations(lang: str) -> NullTranslations:
+def translations(lang: str) -> gettext_module.NullTranslations:
     """The compiled catalogue of `lang` (English and unknown languages: the msgids as they are)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-    from babel.support import NullTranslations, Translations
-
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang not in LANGUAGES or not po_path.exists():
-        return NullTranslations()
+        return gettext_module.NullTranslations()
+    return gettext_module.GNUTranslations(io.BytesIO(_compiled(po_path, lang)))
+
+
+def _compiled(po_path: Path, lang: str) -> bytes:
+    """The .mo bytes of a catalogue. Parsing a .po takes tens of milliseconds, which every
+    cold `coordbot ask` would pay: the result is kept in the user's cache folder, keyed by
+    the .po file's size and change time (compiled in memory when there is no such folder)."""
+    stat = po_path.stat()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cached = Path(base) / "coordbot" / f"{lang}-{stat.st_size}-{stat.st_mtime_ns}.mo"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=lang, domain=DOMAIN)
     compiled = io.BytesIO()
     # Fuzzy entries are drafts: like msgfmt, leave them out so the English shows instead.
     write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    data = compiled.getvalue()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_name(f"{cached.name}.{os.getpid()}")
+        temporary.write_bytes(data)
+        os.replace(temporary, cached)
+    except OSError:
+        pass  # a read-only home: compile again next time
+    return data
 
 
 def gettext(lang: str, message: str, /, **params: object) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.answering.engine import AnswerEngine
-from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import Config, ConfigError
+from bot.clock import Clock, build_clock
+from bot.config import Config
 from bot.db import Database
 from bot.delivery.outbox import Outbox
 from bot.delivery.ratelimit import TelegramRateLimiter
@@ -54,23 +53,6 @@ class Services:
     def close(self) -> None:
         """Release what `build_services` opened."""
         self.db.dispose()
-
-
-def parse_now(text: str, zone: ZoneInfo) -> datetime:
-    """Parse an ISO 8601 date or date-time for --now / bot.now; naive means the programme zone."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"not an ISO 8601 date or date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=zone)
-
-
-def build_clock(config: Config, now: str | None = None) -> Clock:
-    """A fixed clock when --now or bot.now is given (demos, tests), the system clock otherwise."""
-    fixed = now or config.bot.now
-    if fixed:
-        return FixedClock(parse_now(fixed, ZoneInfo(config.bot.timezone)))
-    return SystemClock()
 
 
 def build_services(config: Config, clock: Clock | None = None, *, seed: bool = True) -> Services:

@@ -73,9 +73,18 @@ def _postgres_if_asked(request: pytest.FixtureRequest) -> Cluster | None:
     return cluster
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder (compiled catalogues) for the whole run, never the user's own."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    _cache_home: Path,
 ) -> Iterator[None]:
     """No test touches the user's database or picks up a developer's COORDBOT_* settings.
 
@@ -93,6 +102,7 @@ def _isolated_env(
         url = f"sqlite:///{tmp_path / SQLITE_FILE}"
     monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
     # `coordbot run` and CalendarServer bind any free loopback port, never a fixed one; feed
     # links (chat replies, `ics feed --links`) then need a public URL to point at.
     monkeypatch.setenv("COORDBOT_CALENDAR_LISTEN", "127.0.0.1:0")

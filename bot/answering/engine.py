@@ -30,6 +30,7 @@ from bot.answering.reply import Context
 from bot.answering.resolve import Mentions, resolve
 from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
+from bot.gcpause import paused_gc
 from bot.i18n import LANGUAGES, reply_language
 from bot.registry.data import RegistryData
 from bot.textnorm import strip_controls
@@ -80,6 +81,13 @@ class AnswerEngine:
         """An engine over fixed registry data (benchmarks, tests)."""
         return cls(_FixedSource(data), clock, default_lang)
 
+    @classmethod
+    def from_index(cls, index: Index, clock: Clock, default_lang: str = "en") -> AnswerEngine:
+        """An engine over an index built before (the cache of `coordbot ask`)."""
+        engine = cls(_FixedSource(index.data), clock, default_lang)
+        engine._index = index
+        return engine
+
     def index(self) -> Index:
         """The lookup tables for the current snapshot (built on first use after a change)."""
         data = self._registry.snapshot()
@@ -88,7 +96,8 @@ class AnswerEngine:
             if current is None or current.version != data.version or current.data is not data:
                 places: Sequence[Place] = load_places(self._places_file)
                 names: KnownNames = load_names(self._names_file)
-                current = self._index = Index(data, places, names)
+                with paused_gc():
+                    current = self._index = Index(data, places, names)
             return current
 
     def ask(self, question: str, lang: str | None = None) -> Answer:

@@ -230,13 +230,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     module_name, func_name = COMMANDS[args.command].split(":")
     from bot.config import ConfigError
-    from bot.db import SchemaError
     from bot.registry.data import RegistryFileError
 
     try:
         command = getattr(importlib.import_module(module_name), func_name)
         return int(command(args))
-    except (ConfigError, RegistryFileError, SchemaError) as exc:
+    except (ConfigError, RegistryFileError) as exc:
+        print(f"coordbot: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Imported only now: the database layer is not needed by a cached `coordbot ask`.
+        from bot.db import SchemaError
+
+        if not isinstance(exc, SchemaError):
+            raise
         print(f"coordbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

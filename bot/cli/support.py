@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bot.clock import build_clock
 from bot.config import load_config
-from bot.services import Services, build_clock, build_services
+from bot.services import Services, build_services
 
 
 @contextmanager

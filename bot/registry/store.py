@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.gcpause import paused_gc
 from bot.registry.data import RegistryData, load_registry_file
 from bot.registry.rows import (
     SCHEMA_VERSION,
@@ -76,7 +77,7 @@ class Registry:
         """Replace the whole registry in one transaction (all or nothing). With `based_on`
         (the snapshot `data` was derived from), raise RegistryConflict instead of writing when
         another process wrote the registry since that snapshot was read."""
-        with self._db.session() as session:
+        with self._db.session() as session, paused_gc():
             expected = based_on.generation if based_on is not None else None
             bump_generation(session, expected)
             write_registry(session, data, self._clock.now().astimezone(UTC))
@@ -127,7 +128,7 @@ class Registry:
                     if generation(session) != self._snapshot_generation:
                         self._snapshot = None
             if self._snapshot is None:
-                with self._db.session() as session:
+                with self._db.session() as session, paused_gc():
                     # The counter first: a write landing between the two reads then makes the
                     # next check read again, instead of a newer copy passing for an older one.
                     counter = generation(session)
