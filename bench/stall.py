@@ -6,10 +6,12 @@ another process holds the database's write lock for 0.5 s in every second (as a 
 or a CLI command does). /healthz is polled back to back meanwhile; its latency is the time the
 event loop was not free. Prints the polls' p50, p99 and worst, and how many replies came.
 
-    python bench/stall.py [--seconds 15] [--repo PATH]
+    python bench/stall.py [--seconds 15] [--repo PATH] [--contacts N]
 
 `--repo` runs another checkout's code (e.g. the code before a change) with the same driver.
-Target: worst stall under 100 ms.
+`--contacts N` fills the registry with N synthetic contacts (bench/synthetic.py) first, and
+the coordinator's edit every second is then an e-mail change (`/email KEY ADDRESS`) of one of
+them, as in a registry of a national programme's size. Target: worst stall under 100 ms.
 """
 
 # ruff: noqa: E402  (the path fix below must run before the imports after it)
@@ -99,7 +101,28 @@ def _writer(database: str, stop: threading.Event, hold: float) -> None:
     connection.close()
 
 
-async def run(repo: Path, seconds: float, debug: bool = False) -> dict[str, float]:
+FILL = r"""
+import sys
+from pathlib import Path
+from bench.synthetic import synthetic_registry
+from bot.config import load_config
+from bot.registry.data import load_registry_file
+from bot.services import build_services
+
+seed_file = Path("data/registry.toml")
+if not seed_file.exists():
+    seed_file = Path("bot/data/registry.toml")
+services = build_services(load_config())
+data = synthetic_registry(load_registry_file(seed_file), int(sys.argv[1]))
+services.registry.replace(data)
+services.close()
+print(" ".join(p.key for p in data.people[-50:] if p.email))
+"""
+
+
+async def run(
+    repo: Path, seconds: float, debug: bool = False, contacts: int = 0
+) -> dict[str, float]:
     """Drive one `coordbot run` from `repo`; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         database = f"{tmp}/stall.sqlite3"
@@ -123,6 +146,14 @@ async def run(repo: Path, seconds: float, debug: bool = False) -> dict[str, floa
         )
         if debug:
             env["PYTHONASYNCIODEBUG"] = "1"  # asyncio logs every callback slower than 100 ms
+        edits: list[str] = []
+        if contacts:
+            filled = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", FILL, str(contacts), cwd=repo, env={**env,
+                "PYTHONPATH": f"{repo}{os.pathsep}{ROOT}"}, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            keys = (await filled.communicate())[0].decode().split()
+            edits = [f"/email {key} bench{i}@example.org" for i, key in enumerate(keys)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -174,11 +205,14 @@ async def run(repo: Path, seconds: float, debug: bool = False) -> dict[str, floa
             users = itertools.cycle(USERS)
             questions = itertools.cycle(QUESTIONS)
             places = itertools.cycle(("Trondheim", "Oslo"))
+            email_edits = itertools.cycle(edits)
             tick = 0
             while not done.is_set():
                 await _push(standin_port, message_update(next(users), next(questions)))
                 if tick % 20 == 0:
                     edit = f"/event steering-group-meeting place {next(places)}"
+                    if edits:
+                        edit = next(email_edits)
                     await _push(standin_port, message_update(COORDINATOR, edit))
                 tick += 1
                 await asyncio.sleep(0.05)  # the driver's pace
@@ -232,9 +266,11 @@ def main() -> None:
     parser.add_argument(
         "--debug", action="store_true", help="asyncio debug mode: show each slow callback"
     )
+    parser.add_argument("--contacts", type=int, default=0, help="synthetic contacts first")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.repo.resolve(), args.seconds, args.debug))
-    print(f"stall benchmark ({args.repo}, {args.seconds:g} s, writer holding the lock 50%):")
+    figures = asyncio.run(run(args.repo.resolve(), args.seconds, args.debug, args.contacts))
+    size = f", {args.contacts:,} contacts, an e-mail edit a second" if args.contacts else ""
+    print(f"stall benchmark ({args.repo}, {args.seconds:g} s{size}, writer holding the lock 50%):")
     print(
         f"  /healthz polls {figures['polls']:.0f}: p50 {figures['p50_ms']:.1f} ms, "
         f"p99 {figures['p99_ms']:.1f} ms, worst {figures['worst_ms']:.1f} ms "

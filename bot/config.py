@@ -39,6 +39,8 @@ class BotConfig:
     default_language: str = "en"
     directory_access: str = "open"
     log_level: str = "INFO"
+    # The largest registry CSV `registry import` reads (100,000 contacts are about 20 MB).
+    max_import_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -363,6 +365,8 @@ def _validate_safety(config: Config) -> None:
         raise ConfigError(
             f"bot.timezone: unknown time zone {config.bot.timezone!r} (e.g. Europe/Oslo)"
         ) from None
+    if config.bot.max_import_bytes < 1:
+        raise ConfigError("bot.max_import_bytes must be a positive number of bytes")
     if config.bot.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(
             f"bot.log_level must be one of {', '.join(_LOG_LEVELS)}, got {config.bot.log_level!r}"

@@ -350,7 +350,7 @@ def _big(path: Path) -> None:
         (b"record,key\x00\r\n", "binary file"),
         (b'[meta]\ntimezone = "Europe/Oslo"\n', "not a coordbot registry CSV"),
         (b"record,key,name\r\n", "has a header but no records"),
-        (_big, "larger than 5 MB"),
+        (_big, "larger than 4,000,000 bytes (bot.max_import_bytes)"),
     ],
 )
 def test_files_that_are_not_a_registry_csv_are_refused(
@@ -359,7 +359,10 @@ def test_files_that_are_not_a_registry_csv_are_refused(
     capsys: pytest.CaptureFixture[str],
     content: object,
     message: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The cap is a setting: set low here so the refusal is seen without a huge file.
+    monkeypatch.setenv("COORDBOT_BOT_MAX_IMPORT_BYTES", "4000000")
     before = stored(services)
     path = tmp_path / "input.csv"
     if callable(content):

@@ -121,7 +121,8 @@ def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     with open_services(args) as services:
         try:
-            data = read_registry_csv_file(path, services.config.bot.timezone)
+            bot = services.config.bot
+            data = read_registry_csv_file(path, bot.timezone, bot.max_import_bytes)
         except RegistryCsvError as exc:
             print(f"coordbot registry import: {path}: nothing was imported.", file=sys.stderr)
             for problem in exc.csv_problems:

@@ -64,6 +64,10 @@ _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s")
 _LDH_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TOKEN_SPLIT = re.compile(r"[\s.\-_+]+")
+# An RFC 5322 dot-atom local part and a domain of LDH labels with a letters-only top level.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}\.)+[A-Za-z]{{1,63}}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,18 @@ def count_by_severity(findings: list[Finding]) -> dict[Severity, int]:
 
 def address_syntax_problem(address: str) -> tuple[str, str] | None:
     """(code, reason) when `address` is not a plain, sendable addr-spec, else None.
+
+    A plain ASCII dot-atom at a letter-digit-hyphen domain (nearly every address) is known
+    good from one regular expression; only the others go through the standard library's
+    parser, which costs a quarter of a millisecond each (25 s for 100,000 contacts).
+    """
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return None
+    return _parsed_address_problem(address)
+
+
+def _parsed_address_problem(address: str) -> tuple[str, str] | None:
+    """address_syntax_problem by the standard library's parser, for any address.
 
     The standard library's parser accepts obsolete RFC 5322 forms (comments, spaces around
     dots) and rewrites them; an address that does not survive parsing unchanged is reported,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.registry.data import RegistryFileError
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 LIST_SEPARATOR = ";"
 BOM = "\ufeff"
 

@@ -29,8 +29,11 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0", ""}
 
 
-def read_registry_csv_file(path: Path, timezone: str) -> RegistryData:
-    """Read and check a registry CSV file; raises RegistryCsvError naming every problem."""
+def read_registry_csv_file(
+    path: Path, timezone: str, max_bytes: int = MAX_IMPORT_BYTES
+) -> RegistryData:
+    """Read and check a registry CSV file of at most `max_bytes` (bot.max_import_bytes);
+    raises RegistryCsvError naming every problem."""
     source = str(path)
 
     def refuse(message: str) -> RegistryCsvError:
@@ -40,13 +43,13 @@ def read_registry_csv_file(path: Path, timezone: str) -> RegistryData:
         if path.is_dir():
             raise refuse("is a directory, not a CSV file")
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_IMPORT_BYTES + 1)
+            raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise refuse("file not found") from None
     except OSError as exc:
         raise refuse(f"cannot be read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise refuse(f"is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; not a registry")
+    if len(raw) > max_bytes:
+        raise refuse(f"is larger than {max_bytes:,} bytes (bot.max_import_bytes); nothing was read")
     return parse_registry_csv(raw, timezone, source)
 
 
