@@ -7,7 +7,8 @@ right where the rows carry them:
 
 - outbox: their messages keep their row, status and counts; body, address, name and key are
   erased; those not sent yet are cancelled. Messages to others that name them (coordinator
-  notices, answers to questions) are emptied once final; pending ones are only counted.
+  notices, answers to questions, broadcasts) are emptied once final; queued Telegram ones are
+  rewritten; queued e-mails to others go out as they are (counted; retention empties them).
 - chat users linked to them, those users' feed tokens and dashboard sessions and links:
   deleted. Subscriptions and unsubscribes of the person and of those chat users: deleted.
 - attendance answers and the invite ledger for their address: kept for the counts under a
@@ -21,7 +22,8 @@ right where the rows carry them:
   each occurrence replaced by "[erased]" (free text such as a broadcast or an audit line).
 
 An address another registry person shares (an office mailbox) is theirs too: data kept by
-address is then left alone and only the person's own rows go. The erasure is recorded in
+address is then left alone and only the person's own rows go; likewise a name another person
+also has is not searched for in free text. The erasure is recorded in
 `registry_edit` as counts, never with the erased name, address or key.
 """
 
@@ -202,6 +204,9 @@ class _Eraser:
             )
         # Data kept by address belongs to everyone with that address: kept while shared.
         self.own_address = self.address if self.address and not shared else ""
+        # A namesake keeps the name: free text naming "Geir Graff" may be about them.
+        others = session.scalars(select(Person.name).where(Person.id != person.id)).all()
+        self.own_name = "" if fold(self.name) in {fold(n) for n in others} else self.name
         users = session.execute(
             select(ChatUser.telegram_user_id, ChatUser.chat_id).where(
                 ChatUser.person_key == person_key
@@ -282,11 +287,12 @@ class _Eraser:
         )
 
     def _mentions_in_bodies(self) -> None:
-        # Bot-written texts to others (a coordinator notice "Delivery failed ... to NAME
-        # <ADDRESS>", an answer naming them) can carry the person; e-mail bodies are MIME
-        # encoded, so each is decoded to look.
+        # Bot-written texts to others (a coordinator notice "Mail to ADDRESS bounced", an
+        # answer naming them, a broadcast mentioning them) can carry the person; e-mail bodies
+        # are MIME encoded, so each is decoded to look.
         patterns = self._patterns()
         emptied: list[int] = []
+        rewritten: dict[int, bytes] = {}
         pending = 0
         query = (
             select(
@@ -301,6 +307,12 @@ class _Eraser:
                 continue
             if status in FINAL_STATUSES:
                 emptied.append(row_id)
+            elif channel == TELEGRAM:
+                # Plain UTF-8 (or Telegram HTML) text: the words can be replaced in place.
+                text = body.decode("utf-8", errors="replace")
+                for pattern in patterns:
+                    text = pattern.sub(ERASED, text)
+                rewritten[row_id] = text.encode("utf-8")
             else:
                 pending += 1
         for start in range(0, len(emptied), _BATCH):
@@ -311,10 +323,18 @@ class _Eraser:
                 .values(body=b"")
                 .execution_options(synchronize_session=False)
             )
+        for row_id, new_body in rewritten.items():
+            self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(body=new_body)
+                .execution_options(synchronize_session=False)
+            )
         self.counts["messages to others naming them, emptied"] = len(emptied)
-        # Left to go out as queued (changing another person's message is not ours to do);
-        # the retention period empties them later.
-        self.counts["messages to others naming them, still queued"] = pending
+        self.counts["messages to others naming them, rewritten"] = len(rewritten)
+        # A queued e-mail to someone else is stored as the exact bytes to send (encoded, with
+        # headers): it goes out as it is, and the retention period empties it later.
+        self.counts["e-mails to others naming them, left queued"] = pending
 
     # --- chat users, subscriptions, dashboard ---------------------------------------------
 
@@ -432,14 +452,15 @@ class _Eraser:
 
     def _patterns(self) -> list[re.Pattern[str]]:
         patterns = [_token(self.key)]
-        if self.name:
-            patterns.append(re.compile(rf"(?<!\w){re.escape(self.name)}(?!\w)", re.IGNORECASE))
-        if self.address:
-            patterns.append(re.compile(re.escape(self.address), re.IGNORECASE))
+        if self.own_name:
+            name = re.escape(self.own_name)
+            patterns.append(re.compile(rf"(?<!\w){name}(?!\w)", re.IGNORECASE))
+        if self.own_address:
+            patterns.append(re.compile(re.escape(self.own_address), re.IGNORECASE))
         return patterns
 
     def _needles(self) -> list[str]:
-        return [n for n in (self.key, self.name, self.address) if n]
+        return [n for n in (self.key, self.own_name, self.own_address) if n]
 
     def _scrub_text_columns(self) -> int:
         """Replace every remaining occurrence of the name, address or key in any text column
