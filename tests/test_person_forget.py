@@ -26,7 +26,10 @@ from bot.config import load_config
 from bot.delivery.component import DeliveryComponent
 from bot.delivery.hold import release_held
 from bot.delivery.models import CANCELLED, SENT, TELEGRAM, OutboxMessage
-from bot.registry.edits.audit import RegistryEdit
+from bot.registry.edits.apply import apply_edit
+from bot.registry.edits.audit import Actor, RegistryEdit
+from bot.registry.edits.changes import RoleEdit
+from bot.registry.marks import MarkTarget, done_marks, mark_done
 from bot.registry.tables import MetaEntry
 from bot.services import Services, build_services
 from tests.smtp_server import SmtpTestServer, smtp_env
@@ -165,6 +168,13 @@ def seed_history(
     )
     access.link_person(services.db, CHAT_ID, KEY, by=COORDINATOR)
     access.personal_feed_token(services.db, CHAT_ID, now)
+    # He also gave himself a role in Bodø from chat (audited), and marked Asker's data
+    # delivered with the link in a reminder (as bot.web records it).
+    actor = Actor(f"telegram:{CHAT_ID}", NAME)
+    apply_edit(services, RoleEdit(KEY, "data_contact", "bodo"), actor)
+    data = services.registry.snapshot()
+    target = MarkTarget(data.event_by_key["data-deadline"], data.municipality_by_key["asker"])
+    mark_done(services.db, target, by=f"e-mail link ({KEY})", now=now)
     # No Telegram token: these rows are held, i.e. still to be sent.
     argv = ["broadcast", "--audience", "batch1", "--channel", "telegram", "--text", "Møte"]
     assert main(argv) in (0, 3)
@@ -194,7 +204,11 @@ def test_forget_erases_the_person_everywhere_and_keeps_the_counts(
         "inbound_message",
         "address_hold",
         "broadcast",
+        "registry_edit",
+        "deadline_done",
     } <= tables, tables
+    assert main(["ask", "--json", "who is Bodø's data contact?"]) == 0
+    assert NAME in json.dumps(json.loads(capsys.readouterr().out), ensure_ascii=False)
     with services.db.session() as session:
         held = session.scalars(
             select(OutboxMessage.id).where(
@@ -266,6 +280,8 @@ def test_forget_erases_the_person_everywhere_and_keeps_the_counts(
     assert (edit.action, edit.subject_kind) == ("forget", "person")
     assert edit.actor.startswith("cli:") and "person 1" in edit.after
 
+    # Asker is still marked delivered; the mark no longer says by whom.
+    assert ("data-deadline", "asker") in done_marks(services.db)
     # The rest of the registry answers as before.
     assert main(["ask", "--json", "who is Bodø's data contact?"]) == 0
     answer = json.loads(capsys.readouterr().out)
