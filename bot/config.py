@@ -124,6 +124,9 @@ class DeliveryConfig:
     # Outbox messages are held while bot.now is fixed (a demo or test clock) unless this is
     # true: a demo must never mail the real people in the registry (DESIGN.md "Delivery safety").
     send_with_fixed_clock: bool = False
+    # Days after which a delivered, finally failed or cancelled message's body, address and
+    # recipient name are erased from the outbox (bot.privacy.retention); 0 keeps them forever.
+    retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,8 @@ def _validate(config: Config) -> None:
     if config.inbound.imap_security not in ("starttls", "tls", "none"):
         raise ConfigError("inbound.imap_security must be starttls, tls or none")
     parse_duration(config.delivery.give_up_after, "delivery.give_up_after")
+    if config.delivery.retention_days < 0:
+        raise ConfigError("delivery.retention_days must be 0 (keep forever) or more days")
     controls = re.compile(
         r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
     )

@@ -25,6 +25,7 @@ COMMANDS = {
     "dashboard": "bot.cli.dashboard:cmd_dashboard",
     "outbox": "bot.cli.outbox:cmd_outbox",
     "feeds": "bot.cli.feeds:cmd_feeds",
+    "person": "bot.cli.person:cmd_person",
 }
 
 OUTBOX_STATUSES = ("held", "pending", "sending", "sent", "failed", "cancelled")
@@ -209,6 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument(
         "--status", choices=OUTBOX_STATUSES, metavar="S", help="only messages in this status"
     )
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=False)
+    purge = outbox_sub.add_parser(
+        "purge",
+        help="erase bodies and addresses of messages older than delivery.retention_days",
+        description="Erase the body, address and recipient name of every delivered, failed "
+        "or cancelled message older than delivery.retention_days (from sending; from queueing "
+        "for failed and cancelled ones). Rows, statuses and counts stay. `coordbot run` does "
+        "this every hour by itself.",
+    )
+    purge.add_argument("--days", type=int, metavar="N", help="instead of delivery.retention_days")
+    purge.add_argument("--now", metavar="ISO8601", help="purge as if it were this time")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be purged")
+    from bot.cli.person import add_parser as add_person_parser
+
+    add_person_parser(sub)
 
     feeds = sub.add_parser("feeds", help="personal calendar feed links")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)

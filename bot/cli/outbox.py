@@ -1,4 +1,5 @@
-"""`coordbot outbox [--json] [--status S]`: what is held, pending, failed or sent.
+"""`coordbot outbox [--json] [--status S]`: what is held, pending, failed or sent;
+`coordbot outbox purge [--days N] [--now ISO8601] [--dry-run]`: the retention period now.
 
 JSON: a list of {"id", "status", "channel", "source", "recipient", "name", "address",
 "subject", "attempts", "created", "next_attempt", "sent", "error"}, dates ISO 8601.
@@ -18,7 +19,9 @@ from bot.delivery.models import OutboxMessage
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    """List outbox messages (newest last), optionally of one status."""
+    """List outbox messages (newest last), optionally of one status; or `purge`."""
+    if getattr(args, "outbox_command", None) == "purge":
+        return _purge(args)
     with open_services(args) as services:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if args.status:
@@ -39,6 +42,34 @@ def cmd_outbox(args: argparse.Namespace) -> int:
                 f"#{row['id']:<5} {row['status']:<9} {row['channel']:<8} {row['source']:<40} "
                 f"{row['name'] or row['recipient']} <{row['address']}>{why}"
             )
+        return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    """Erase expired message bodies now (bot.privacy.retention)."""
+    from bot.privacy.retention import count_expired, cutoff, purge_expired
+
+    if args.days is not None and args.days < 0:
+        print("coordbot: --days must be 0 or more", file=sys.stderr)
+        return 2
+    with open_services(args, now=args.now) as services:
+        days = services.config.delivery.retention_days if args.days is None else args.days
+        now = services.clock.now()
+        before = cutoff(now, days)
+        if before is None:
+            print("Retention is 0 days: messages are kept forever; nothing purged.")
+            return 0
+        since = before.astimezone(services.zone).strftime("%Y-%m-%d %H:%M")
+        if args.dry_run:
+            n = count_expired(services.db, now, days)
+            print(
+                f"Would purge {n} message(s) final before {since} ({days} days); nothing changed."
+            )
+            return 0
+        n = purge_expired(services.db, now, days)
+        print(
+            f"Purged {n} message(s) final before {since} ({days} days): bodies and addresses erased."
+        )
         return 0
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from bot.delivery.email import EmailWorker
 from bot.delivery.hold import Hold, hold_pending, holds, release_held
@@ -26,6 +27,7 @@ from bot.delivery.telegram import SendError, TelegramTransport, TelegramWorker
 from bot.delivery.worker import ChannelWorker, Screen, wait_first
 from bot.i18n import gettext
 from bot.mail import HeaderValueError, Mailer
+from bot.privacy.retention import PURGE_EVERY, purge_expired
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 
@@ -213,6 +215,7 @@ class DeliveryComponent:
         self._notifier = coordinator_notifier(services)
         self._tasks: list[asyncio.Task[None]] = []
         self.workers: list[ChannelWorker] = []
+        self._next_purge: datetime | None = None
 
     async def start(self) -> None:
         """Resume interrupted rows, have coordinators told of failures, start the workers."""
@@ -276,6 +279,25 @@ class DeliveryComponent:
                     await asyncio.to_thread(self._services.outbox.release_interrupted)
                 except Exception:
                     log.exception("releasing interrupted messages failed")
+                try:
+                    await asyncio.to_thread(self.purge_if_due)
+                except Exception:
+                    log.exception("purging expired messages failed")
+
+    def purge_if_due(self) -> int:
+        """Erase expired message bodies (bot.privacy.retention) when an hour has passed on the
+        service's clock since the last purge; returns how many messages were purged."""
+        now = self._services.clock.now()
+        if self._next_purge is not None and now < self._next_purge:
+            return 0
+        self._next_purge = now + PURGE_EVERY
+        days = self._services.config.delivery.retention_days
+        purged = purge_expired(self._services.db, now, days)
+        if purged:
+            log.info(
+                "retention: erased the bodies of %d message(s) older than %d days", purged, days
+            )
+        return purged
 
     async def _open_telegram(self) -> bool:
         # Telegram being unreachable must not stop e-mail delivery, nor lose Telegram rows:
