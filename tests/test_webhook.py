@@ -127,3 +127,28 @@ async def test_webhook_answers_posts_with_the_secret_and_refuses_the_rest(
     # No polling in webhook mode, and stopping one instance leaves the webhook to the others.
     assert api.calls_to("deleteWebhook") == []
     assert api.webhook is not None
+
+
+async def test_the_stand_in_keeps_webhooks_as_telegram_does() -> None:
+    async with BotApiStandIn() as api, aiohttp.ClientSession() as session:
+
+        async def call(method: str, **params: object) -> tuple[int, dict[str, object]]:
+            url = f"{api.base_url}{api.token}/{method}"
+            async with session.post(url, json=params) as response:
+                return response.status, await response.json()
+
+        status, body = await call("setWebhook", url="http://bot.example.org/hook")
+        assert (status, body["description"]) == (
+            400,
+            "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+        )
+        status, _ = await call("setWebhook", url=WEBHOOK_URL, secret_token="no spaces please")
+        assert status == 400 and api.webhook is None
+        assert (await call("setWebhook", url=WEBHOOK_URL, secret_token=SECRET))[0] == 200
+        status, body = await call("getUpdates")
+        assert status == 409 and "webhook is active" in str(body["description"])
+        status, body = await call("getWebhookInfo")
+        assert body["result"]["url"] == WEBHOOK_URL  # type: ignore[index]
+        assert (await call("deleteWebhook"))[0] == 200
+        assert api.webhook is None
+        assert (await call("getUpdates"))[0] == 200
