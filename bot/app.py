@@ -41,20 +41,42 @@ def build_components(
     # Each part registers itself here with one line, imported lazily so `coordbot ask` stays light.
     from bot.web import CalendarServer
 
-    components.append(CalendarServer(services))
+    web_server = CalendarServer(services)
+    components.append(web_server)
     from bot.delivery.component import DeliveryComponent
     from handlers.telegram.outbound import transport_for
     from schedules.scheduler import ReminderScheduler
 
+    # Delivery runs in every instance: the outbox claim is safe across processes.
     components.append(DeliveryComponent(services, telegram=transport_for(services.config.telegram)))
+    # The scheduler and the mailbox watcher run in one instance at a time (bot.leader).
+    leader_parts: list[Component] = []
     if services.config.reminders.enabled:
-        components.append(ReminderScheduler(services))
+        leader_parts.append(ReminderScheduler(services))
     if services.config.inbound.imap_host:
         from bot.inbound.watcher import ImapWatcher
 
-        components.append(ImapWatcher(services))
+        leader_parts.append(ImapWatcher(services))
+    if leader_parts:
+        from bot.leader import LeaderGate, leadership_for
+
+        components.append(
+            LeaderGate(
+                leader_parts,
+                leadership_for(services.config.database_url),
+                interval=services.config.bot.leader_retry_seconds,
+            )
+        )
     # The chat goes last: it starts once what it talks about runs, and stops first.
-    components += chat_transport(services, interactive=interactive, request_stop=request_stop)
+    chat = chat_transport(services, interactive=interactive, request_stop=request_stop)
+    if services.config.telegram.webhook_url:
+        from handlers.telegram.transport import TelegramChat
+
+        for part in chat:
+            if isinstance(part, TelegramChat):
+                # Webhook mode: the web server hands Telegram's posts to the chat.
+                web_server.telegram_updates = part.receive_update
+    components += chat
     return components
 
 

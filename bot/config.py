@@ -41,6 +41,9 @@ class BotConfig:
     log_level: str = "INFO"
     # The largest registry CSV `registry import` reads (100,000 contacts are about 20 MB).
     max_import_bytes: int = 64 * 1024 * 1024
+    # How often an instance standing by tries to become the leader (the one instance running
+    # the reminder scheduler and the mailbox watcher), and the leader checks it still is.
+    leader_retry_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class TelegramConfig:
     coordinators: tuple[int, ...] = ()
     questions_per_minute: int = 20
     poll_timeout: int = 30
+    # Webhook mode (several instances behind a load balancer): the public HTTPS URL Telegram
+    # posts updates to; its path is served by the calendar web server. Empty: long polling.
+    webhook_url: str = ""
+    # The secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (from the environment).
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -376,11 +384,49 @@ def _validate_safety(config: Config) -> None:
         raise ConfigError(
             f"bot.log_level must be one of {', '.join(_LOG_LEVELS)}, got {config.bot.log_level!r}"
         )
+    _validate_webhook(config.telegram)
+    if config.bot.leader_retry_seconds <= 0:
+        raise ConfigError("bot.leader_retry_seconds must be positive")
     token = config.calendar.feed_token
     if token and len(token) < MIN_FEED_TOKEN_CHARS:
         raise ConfigError(
             f"calendar.feed_token is too short ({len(token)} characters, at least "
             f"{MIN_FEED_TOKEN_CHARS}); use e.g. `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`"
+        )
+
+
+# Telegram's rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
+_WEBHOOK_SECRET = r"[A-Za-z0-9_-]{1,256}"
+MIN_WEBHOOK_SECRET_CHARS = 32
+
+
+def _validate_webhook(telegram: TelegramConfig) -> None:
+    """Webhook mode needs a token, an HTTPS URL with a path, and a long secret."""
+    import re
+    from urllib.parse import urlsplit
+
+    if not telegram.webhook_url:
+        return
+    url = urlsplit(telegram.webhook_url)
+    if url.scheme != "https" or not url.hostname:
+        raise ConfigError(
+            "telegram.webhook_url must be an https:// URL (Telegram posts only over HTTPS), "
+            f"got {telegram.webhook_url!r}"
+        )
+    if url.path in ("", "/"):
+        raise ConfigError(
+            "telegram.webhook_url needs a path the web server answers on, "
+            "e.g. https://bot.example.org/telegram/webhook"
+        )
+    if not telegram.token:
+        raise ConfigError("telegram.webhook_url is set but telegram.token is empty")
+    secret = telegram.webhook_secret
+    if len(secret) < MIN_WEBHOOK_SECRET_CHARS or not re.fullmatch(_WEBHOOK_SECRET, secret):
+        raise ConfigError(
+            "telegram.webhook_url needs COORDBOT_TELEGRAM_WEBHOOK_SECRET: "
+            f"{MIN_WEBHOOK_SECRET_CHARS} to 256 characters of A-Z, a-z, 0-9, _ and - "
+            f"(got {len(secret)}); e.g. `python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`"
         )
 

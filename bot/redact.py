@@ -33,6 +33,7 @@ def config_secrets(config: Config) -> list[str]:
         config.email.password,
         config.calendar.feed_token,
         config.delivery.unsubscribe_secret,
+        config.telegram.webhook_secret,
     ]
     # Sections other parts add (e.g. [inbound] password) are picked up by their key names.
     for section in vars(config).values():

@@ -41,6 +41,7 @@ from bot.subscriptions import (
     public_url_problem,
 )
 from bot.webguard import KEEPALIVE_TIMEOUT_SECONDS, GuardedSite, connection_cap, install_log_limits
+from bot.webhook import UpdateReceiver, add_webhook_route
 
 log = logging.getLogger("coordbot.web")
 
@@ -62,6 +63,8 @@ class CalendarServer:
         self.port: int | None = None
         self.host, port_text = _split_listen(self._config.listen)
         self._listen_port = port_text
+        # Webhook mode: set by `coordbot run` to the Telegram chat's receiver before start.
+        self.telegram_updates: UpdateReceiver | None = None
 
     @property
     def base_url(self) -> str:
@@ -89,6 +92,11 @@ class CalendarServer:
         add_dashboard_routes(app, self._services)
         add_unsubscribe_routes(app, subscriptions, self._audience_name)
         add_done_routes(app, subscriptions, done_recorder(self._services))
+        telegram = self._services.config.telegram
+        if telegram.webhook_url:
+            add_webhook_route(
+                app, telegram.webhook_url, telegram.webhook_secret, self.telegram_updates
+            )
         return app
 
     def _audience_name(self, key: str, lang: str) -> str:
@@ -122,6 +130,8 @@ class CalendarServer:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._listen_port
         self._services.calendar_base_url = self.base_url
+        # The bound address, which a load balancer is pointed at (and tests read).
+        log.info("listening on http://%s:%s", self.host, self.port)
         log.info("calendar feeds at %s/calendar/", self.base_url)
         problem = public_url_problem(self.base_url)
         if problem is not None:

@@ -60,6 +60,10 @@ class ReminderScheduler:
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         )
         self._scheduler.start()
+        # Plan from the registry as it is now: the cached snapshot may be up to a second old
+        # (bot.registry.store), and the fingerprint read below would then hide that for good.
+        # It matters when a standing-by instance becomes the leader just after an edit.
+        self._services.registry.invalidate()
         await self.rebuild()
         self._watch = asyncio.create_task(self._watch_registry(), name="reminders:watch")
 

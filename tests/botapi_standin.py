@@ -11,6 +11,10 @@ HTML it cannot parse (unknown tags or entities, unclosed or stray tags, a bare `
 texts over 4,096 UTF-16 code units once parsed (captions over 1,024), empty texts, and
 callback_data over 64 bytes.
 
+Webhooks as Telegram keeps them: setWebhook (an https:// URL, a secret_token of A-Z, a-z,
+0-9, _ and -) is recorded in `webhook`, deleteWebhook clears it, getWebhookInfo reports it, and
+getUpdates is refused with 409 Conflict while one is set.
+
 Run it alone for a demo: ``python tests/botapi_standin.py --port 8081``; then
 ``POST /_standin/updates`` queues an update (JSON) and ``GET /_standin/calls`` lists the calls
 (with their arrival times) and the flood violations.
@@ -37,6 +41,7 @@ BOT_USER = {"id": 4242, "is_bot": True, "first_name": "coordbot", "username": "c
 SEND_METHODS = {"sendmessage", "senddocument", "sendphoto", "editmessagetext", "copymessage"}
 TEXT_METHODS = {"sendmessage", "editmessagetext"}
 CAPTION_METHODS = {"senddocument", "sendphoto"}
+WEBHOOK_METHODS = {"setwebhook", "deletewebhook", "getwebhookinfo"}
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text as parsed
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64  # bytes
@@ -187,6 +192,8 @@ class BotApiStandIn:
         self.held: list[RecordedCall] = []
         # Calls refused as Telegram would refuse them (bad HTML, too long, bad buttons).
         self.refusals: list[RecordedCall] = []
+        # The webhook set with setWebhook (url, secret_token, allowed_updates), or None.
+        self.webhook: dict[str, Any] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -338,8 +345,18 @@ class BotApiStandIn:
         response = response or self._flood_check(call)
         if response is None:
             await self._held_back(call)
-            if method == "getupdates":
-                response = await self._get_updates(params)
+            if method in WEBHOOK_METHODS:
+                response = self._webhook_call(method, params)
+            elif method == "getupdates":
+                response = (
+                    _error(
+                        409,
+                        "Conflict: can't use getUpdates method while webhook is active; "
+                        "use deleteWebhook to delete the webhook first",
+                    )
+                    if self.webhook is not None
+                    else await self._get_updates(params)
+                )
             else:
                 response = _ok(self._result_for(method, params, files))
         call.status = response.status
@@ -431,6 +448,40 @@ class BotApiStandIn:
         if self.flood_limit_per_second is not None:
             self._window.append(now)
         return None
+
+    def _webhook_call(self, method: str, params: dict[str, Any]) -> web.Response:
+        """setWebhook, deleteWebhook and getWebhookInfo, checked as Telegram checks them."""
+        if method == "deletewebhook":
+            self.webhook = None
+            if str(params.get("drop_pending_updates", "")).lower() in ("true", "1"):
+                self._updates.clear()
+            return _ok(True)
+        if method == "getwebhookinfo":
+            hook = self.webhook or {}
+            return _ok(
+                {
+                    "url": hook.get("url", ""),
+                    "has_custom_certificate": False,
+                    "pending_update_count": len(self._updates),
+                    **({"allowed_updates": hook["allowed_updates"]} if hook else {}),
+                }
+            )
+        url = str(params.get("url", ""))
+        if not url:
+            self.webhook = None  # setWebhook with an empty URL removes it
+            return _ok(True)
+        if not url.startswith("https://"):
+            return _error(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            return _error(400, "Bad Request: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = _maybe_json(allowed)
+        self.webhook = {"url": url, "secret_token": secret, "allowed_updates": allowed}
+        return _ok(True)
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset") or 0)

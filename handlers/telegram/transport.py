@@ -1,14 +1,23 @@
-"""Telegram long polling as a `coordbot run` component, on the shared asyncio loop.
+"""Telegram as a `coordbot run` component, on the shared asyncio loop: long polling, or a
+webhook when `telegram.webhook_url` is set.
 
 The Application is driven by hand (initialize, start, updater.start_polling; then
 updater.stop, stop, shutdown) rather than run_polling, so the scheduler, delivery and web
 server share the loop. Stopping the updater acknowledges every fetched update to Telegram, and
 Application.stop() finishes the updates already fetched: nothing is lost or handled twice.
+
+In webhook mode there is no updater: start() calls setWebhook (URL, secret token, allowed
+updates) and the calendar web server (bot.webhook) puts each posted update on the
+Application's update_queue through `receive_update`. Every instance behind the load balancer
+sets the same webhook, so starting one more changes nothing; stopping one deletes nothing (the
+others go on serving it). Polling (start_polling) deletes a webhook first, so going back to
+polling needs no step of its own.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -18,6 +27,7 @@ from telegram.request import HTTPXRequest
 from bot.chat import ChatService
 from bot.i18n import LANGUAGES
 from bot.services import Services
+from bot.webhook import ChatNotReady
 from handlers.telegram import register_all
 from handlers.telegram.limiter import PerUserUpdates, SharedRateLimiter
 
@@ -68,6 +78,8 @@ def build_application(services: Services, chat: ChatService) -> Application:
         # message) must not hold up everyone else's answers; each user's updates in order.
         .concurrent_updates(PerUserUpdates(CONCURRENT_UPDATES))
     )
+    if config.webhook_url:
+        builder = builder.updater(None)  # updates arrive through the web server
     if config.api_base_url:
         builder = builder.base_url(config.api_base_url).base_file_url(
             file_base_url(config.api_base_url)
@@ -78,7 +90,7 @@ def build_application(services: Services, chat: ChatService) -> Application:
 
 
 class TelegramChat:
-    """Component: answers Telegram by long polling until stopped."""
+    """Component: answers Telegram (long polling, or webhook posts) until stopped."""
 
     name = "telegram"
 
@@ -95,23 +107,50 @@ class TelegramChat:
         return self._application
 
     async def start(self) -> None:
-        """Connect (getMe), publish the command menu and begin long polling."""
+        """Connect (getMe), publish the command menu and begin long polling, or set the
+        webhook (webhook mode)."""
         application = build_application(self._services, self._chat)
         self._application = application
+        config = self._services.config.telegram
         try:
             await application.initialize()
             await self._publish_commands(application)
             await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                timeout=self._services.config.telegram.poll_timeout,
-                allowed_updates=list(ALLOWED_UPDATES),
-                error_callback=_log_polling_error,
-            )
+            if config.webhook_url:
+                await application.bot.set_webhook(
+                    url=config.webhook_url,
+                    secret_token=config.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    timeout=config.poll_timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    error_callback=_log_polling_error,
+                )
         except BaseException:
             await self.stop()
             raise
-        log.info("Telegram: polling as @%s", application.bot.username)
+        if config.webhook_url:
+            log.info("Telegram: webhook set as @%s", application.bot.username)
+        else:
+            log.info("Telegram: polling as @%s", application.bot.username)
+
+    async def receive_update(self, update: dict[str, Any]) -> None:
+        """Queue one update posted to the webhook; ChatNotReady unless running."""
+        application = self._application
+        if application is None or not application.running:
+            raise ChatNotReady("the Telegram chat is not running")
+        try:
+            parsed = Update.de_json(update, application.bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            # Answered 200 all the same: Telegram would post it again and again.
+            log.warning(
+                "webhook update %s not understood, dropped: %s", update.get("update_id"), exc
+            )
+            return
+        await application.update_queue.put(parsed)
 
     async def stop(self) -> None:
         """Stop polling (acknowledging what was fetched), finish pending updates, close."""
