@@ -142,7 +142,10 @@ class Row:
     ) -> None:
         self.number = number
         self.problems = problems
-        self.cells = {n: unescape_cell(c) for n, c in zip(names, cells, strict=False) if n}
+        # Most cells of the one wide sheet are empty: only filled ones need unescaping.
+        self.cells = {
+            n: unescape_cell(c) if c else c for n, c in zip(names, cells, strict=False) if n
+        }
         self.unnamed = any(c.strip() for n, c in zip(names, cells, strict=False) if not n)
         self.record = self.cells.get("record", "").strip().lower()
         self.is_blank = not any(c.strip() for c in cells)
@@ -230,7 +233,7 @@ class Row:
         """Values in columns this kind of record does not use are refused, not dropped."""
         permitted = {"record", *allowed}
         for name, value in self.cells.items():
-            if name not in permitted and value.strip():
+            if value and name not in permitted and value.strip():
                 self.problem(name, f"not used by {self.record} rows; leave it empty")
         if self.unnamed:
             self.problem(None, "a value in a column without a header")
