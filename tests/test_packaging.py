@@ -12,6 +12,7 @@ pass only (it is not marked `db`), on a throwaway database of its own."""
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -26,6 +27,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from bot.config import load_config
+from bot.resources import NAMES_FILE, PLACES_FILE, SEED_FILE
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -104,6 +108,17 @@ def test_production_and_development_locks_agree() -> None:
         n: development[n][0] for n in production if n in development
     }
     assert set(production) <= set(development)
+
+
+def test_seed_file_is_the_packaged_one_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packaged = importlib.resources.files("bot") / "data" / "registry.toml"
+    assert load_config().data_file == packaged == SEED_FILE
+    assert SEED_FILE.is_file() and PLACES_FILE.is_file() and NAMES_FILE.is_file()
+    mine = tmp_path / "registry.toml"
+    monkeypatch.setenv("COORDBOT_BOT_DATA_FILE", str(mine))
+    assert load_config().data_file == mine
 
 
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
