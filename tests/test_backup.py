@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.config import load_config
+from bot.config import Config, load_config
 from bot.db import Database
 from bot.registry.edits.apply import apply_edit
 from bot.registry.edits.audit import Actor, EditRecord, record_edit
@@ -260,3 +262,47 @@ def test_postgresql_is_pointed_at_pg_dump_and_pg_restore(
     assert main(["restore", str(tmp_path / "x.dump")]) == 2
     assert "pg_restore --clean --if-exists" in capsys.readouterr().err
     assert not (tmp_path / "x.dump").exists()
+
+
+@pytest.mark.db
+def test_postgresql_dump_and_restore_as_the_readme_shows(
+    config: Config, clock: FixedClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's PostgreSQL procedure, on the PostgreSQL pass: pg_dump --format=custom,
+    then pg_restore --clean --if-exists into the same database brings its state back."""
+    url = make_url(config.database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL pass only (SQLite has coordbot backup/restore, tested above)")
+    from tests.pg_cluster import _binary
+
+    connection = [
+        f"--host={url.query['host']}",
+        f"--port={url.query['port']}",
+        f"--username={url.username}",
+        f"--dbname={url.database}",
+    ]
+    services = build_services(config, clock)
+    try:
+        person = next(
+            p for p in services.registry.snapshot().people if p.name == "Vesa Heikki Jäntti"
+        )
+        actor = Actor("console", "Test")
+        apply_edit(services, EmailEdit(person.key, EDITED_ADDRESS), actor)
+        dump = tmp_path / "coordbot.dump"
+        subprocess.run(
+            [_binary("pg_dump"), "--format=custom", f"--file={dump}", *connection],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        # Changed after the dump: the restore must undo it.
+        apply_edit(services, EmailEdit(person.key, "later@example.org"), actor)
+    finally:
+        services.close()
+    subprocess.run(
+        [_binary("pg_restore"), "--clean", "--if-exists", *connection, str(dump)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert [c["email"] for c in ask_json(capsys, BODO_QUESTION)["contacts"]] == [EDITED_ADDRESS]
