@@ -4,15 +4,32 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench clean setup catalogues
+.PHONY: run test test-sqlite test-postgres lint bench clean setup catalogues lock
 
-$(STAMP): pyproject.toml
+# The exact, hash-checked versions of requirements-dev.lock (runtime, postgres, dkim and dev
+# extras), then coordbot itself without resolving anything again; `pip check` catches a
+# dependency added to pyproject.toml but not to the lock (`make lock`).
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Regenerate both lock files from pyproject.toml at the newest versions its bounds allow:
+# requirements.lock for production (runtime + postgres + dkim), requirements-dev.lock for
+# development and CI, held to the same versions by taking the first as constraints.
+LOCK_VENV := .venv-lock
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --upgrade \
+	--generate-hashes --strip-extras --no-emit-find-links --no-emit-index-url
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet 'pip-tools>=7.4,<8'
+	$(PIP_COMPILE) --extra postgres --extra dkim -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --all-extras --constraint requirements.lock -o requirements-dev.lock pyproject.toml
 
 # The demo takes any free port for the calendar server (and prints its address) unless
 # COORDBOT_CALENDAR_LISTEN says otherwise.
@@ -48,4 +65,4 @@ bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache

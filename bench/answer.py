@@ -2,8 +2,8 @@
 cold start of `coordbot ask`. Prints the figures; run `python bench/answer.py`.
 
 1. A synthetic registry: the seed registry plus the 356 municipalities of 2020
-   (data/gazetteer_no.txt), each with a data contact, a network representative and 26 KPI
-   theme contacts, named from common Norwegian given names and surnames (data/names_no.txt):
+   (bot/data/gazetteer_no.txt), each with a data contact, a network representative and 26 KPI
+   theme contacts, named from common Norwegian given names and surnames (bot/data/names_no.txt):
    about 10,000 contacts.
 2. In-process latency of AnswerEngine.ask over a fixed mix of questions (roles at places, full
    and partial names, ASCII spellings, typos, unregistered places, events, dates, nonsense):
@@ -48,6 +48,7 @@ from bot.registry.data import (  # noqa: E402
     RoleTypeRec,
     load_registry_file,
 )
+from bot.resources import SEED_FILE  # noqa: E402
 from bot.textnorm import fold, slug  # noqa: E402
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -272,7 +273,7 @@ def main() -> int:
     parser.add_argument("--cold-runs-big", type=int, default=2, help="runs at 10,000 contacts")
     args = parser.parse_args()
 
-    seed = load_registry_file(ROOT / "data" / "registry.toml")
+    seed = load_registry_file(SEED_FILE)
     data = synthetic_registry(seed)
     contacts = sum(len(p.roles) for p in data.people)
     print(f"synthetic registry: {len(data.municipalities)} municipalities, "

@@ -1,6 +1,6 @@
 """Held-out evaluation: every question of tests/data/questions_heldout.toml through the engine as
 `coordbot ask --json` runs it (services built from the config, the registry seeded from
-data/registry.toml into a throwaway SQLite database, the clock fixed at the row's `now`), checked
+bot/data/registry.toml into a throwaway SQLite database, the clock fixed at the row's `now`), checked
 against the row's expectation. Prints accuracy overall and per class, and each failure with why.
 
 Run: `python bench/heldout.py [--failures] [--json]`.

@@ -2,7 +2,7 @@
 municipalities of 2020 and `contacts` people, with surnames the engine has never seen.
 
 Surnames are built from farm-name stems and endings ("Haugland", "Bergseth", "Østvik"), so most
-are not in data/names_no.txt: a benchmark over a closed list of names the engine already knows
+are not in bot/data/names_no.txt: a benchmark over a closed list of names the engine already knows
 would flatter it. Every municipality gets a data contact and a network representative; the rest
 of the people are theme contacts spread over the municipalities, several to a theme where the
 registry is large, as a real national programme with many contacts per place would have.

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.resources import SEED_FILE
+
 ENV_PREFIX = "COORDBOT_"
 CONFIG_ENV = "COORDBOT_CONFIG"
+# The checkout this module sits in: for tests and benchmarks only (an installed package reads
+# its data through bot.resources, never from here).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -187,10 +191,8 @@ class Config:
 
     @property
     def data_file(self) -> Path:
-        """The registry seed file (data/registry.toml unless configured)."""
-        return (
-            Path(self.bot.data_file) if self.bot.data_file else REPO_ROOT / "data" / "registry.toml"
-        )
+        """The registry seed file: bot.data_file if configured, else the one in the package."""
+        return Path(self.bot.data_file) if self.bot.data_file else SEED_FILE
 
 
 def _convert(raw: Any, annotation: Any, where: str) -> Any:

@@ -22,14 +22,15 @@ from bot.answering.engine import AnswerEngine
 from bot.chat import ChatService, Sender
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.config import REPO_ROOT, load_config
+from bot.config import load_config
 from bot.registry.data import RegistryData, load_registry_file
+from bot.resources import SEED_FILE
 from bot.services import Services, build_services
 
 OSLO = ZoneInfo("Europe/Oslo")
 LATE = "2026-12-01T10:00"  # years after every registered item
 EARLY = "2020-01-15T09:00"  # before the meetings of 2020
-DATA = load_registry_file(REPO_ROOT / "data" / "registry.toml")
+DATA = load_registry_file(SEED_FILE)
 # A nynorsk question is answered in Norwegian; "nn" once the language detector tells nynorsk
 # from bokmål, "nb" until then (the detector is not the engine's).
 REPLY_LANGS = {"en": {"en"}, "nb": {"nb"}, "nn": {"nn"}}

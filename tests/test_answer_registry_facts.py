@@ -1,6 +1,6 @@
 """Facts issue 10 added to the registry: an organisation's seat (a new, nullable column
 `organisation.seat_names`, CSV column `seat_names`) survives the database and the CSV round trip,
-and the facts the answers rest on come from data/registry.toml."""
+and the facts the answers rest on come from bot/data/registry.toml."""
 
 from __future__ import annotations
 

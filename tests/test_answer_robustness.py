@@ -17,8 +17,8 @@ from bot.answering.gazetteer import municipalities_2020
 from bot.answering.model import Answer
 from bot.answering.text import MAX_QUESTION_CHARS, MAX_TOKENS, prepare
 from bot.clock import FixedClock
-from bot.config import REPO_ROOT
 from bot.registry.data import RegistryData, load_registry_file
+from bot.resources import SEED_FILE
 from bot.textnorm import fold
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -26,7 +26,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 @pytest.fixture(scope="module")
 def seed() -> RegistryData:
-    return load_registry_file(REPO_ROOT / "data" / "registry.toml")
+    return load_registry_file(SEED_FILE)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The answer engine against a table of questions in English and Norwegian, over the seed
-registry (data/registry.toml) with the clock at 15 January 2020, 09:00 in Oslo unless a row
+registry (bot/data/registry.toml) with the clock at 15 January 2020, 09:00 in Oslo unless a row
 says otherwise.
 
 Each row: the question, the expected status and reply language, the exact set of contact names
@@ -16,8 +16,8 @@ import pytest
 
 from bot.answering.engine import AnswerEngine
 from bot.clock import FixedClock
-from bot.config import REPO_ROOT
 from bot.registry.data import load_registry_file
+from bot.resources import SEED_FILE
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -196,7 +196,7 @@ TABLE = [
 
 @pytest.fixture(scope="module")
 def seed_data():
-    return load_registry_file(REPO_ROOT / "data" / "registry.toml")
+    return load_registry_file(SEED_FILE)
 
 
 def test_table_is_big_and_bilingual() -> None:

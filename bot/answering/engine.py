@@ -15,14 +15,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.answering import facts, multi, people, render, schedule
-from bot.answering.gazetteer import (
-    NAMES_FILE,
-    PLACES_FILE,
-    KnownNames,
-    Place,
-    load_names,
-    load_places,
-)
+from bot.answering.gazetteer import KnownNames, Place, load_names, load_places
 from bot.answering.index import Index
 from bot.answering.lexicon import EVENT_TRIGGERS
 from bot.answering.model import Answer, Lang
@@ -33,6 +26,7 @@ from bot.clock import Clock
 from bot.gcpause import paused_gc
 from bot.i18n import LANGUAGES, reply_language
 from bot.registry.data import RegistryData
+from bot.resources import NAMES_FILE, PLACES_FILE
 from bot.textnorm import strip_controls
 
 log = logging.getLogger(__name__)

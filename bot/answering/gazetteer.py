@@ -1,4 +1,4 @@
-"""Real Norwegian place and person names (data/gazetteer_no.txt, data/names_no.txt): what the
+"""Real Norwegian place and person names (bot/data/gazetteer_no.txt, bot/data/names_no.txt): what the
 engine knows exists outside the registry, so a near miss is never taken for a registered name."""
 
 from __future__ import annotations
@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
-PLACES_FILE = DATA_DIR / "gazetteer_no.txt"
-NAMES_FILE = DATA_DIR / "names_no.txt"
+from bot.resources import NAMES_FILE, PLACES_FILE
 
 _QUALIFIER = re.compile(r"\s*\([^)]*\)\s*")
 

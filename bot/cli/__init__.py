@@ -26,6 +26,8 @@ COMMANDS = {
     "outbox": "bot.cli.outbox:cmd_outbox",
     "feeds": "bot.cli.feeds:cmd_feeds",
     "person": "bot.cli.person:cmd_person",
+    "backup": "bot.cli.backup:cmd_backup",
+    "restore": "bot.cli.backup:cmd_restore",
 }
 
 OUTBOX_STATUSES = ("held", "pending", "sending", "sent", "failed", "cancelled")
@@ -237,6 +239,26 @@ def build_parser() -> argparse.ArgumentParser:
         "gives them a new one.",
     )
     revoke.add_argument("user", metavar="USER", help="the Telegram user id")
+
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database to FILE while the bot runs",
+        description="Write a consistent copy of the SQLite database (SQLite's online backup: "
+        "safe while `coordbot run` writes) to FILE, mode 0600, replacing FILE only once the "
+        "copy is complete and checked. For PostgreSQL use pg_dump (see the README). Exit "
+        "status: 0 done; 1 the copy failed; 2 refused (not SQLite, no database, FILE is the "
+        "database).",
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the backup")
+    restore = sub.add_parser(
+        "restore",
+        help="replace the SQLite database with a backup (stop the bot first)",
+        description="Replace the SQLite database with the contents of FILE, a file written by "
+        "`coordbot backup`, after checking that it is intact and is a coordbot database. Stop "
+        "`coordbot run` first and start it again afterwards. For PostgreSQL use pg_restore (see "
+        "the README). Exit status: 0 done; 1 the copy failed; 2 refused.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup to restore")
     return parser
 
 

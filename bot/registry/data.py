@@ -1,4 +1,4 @@
-"""The registry as plain, immutable data, and the reader of the hand-edited data/registry.toml.
+"""The registry as plain, immutable data, and the reader of the hand-edited bot/data/registry.toml.
 
 `RegistryData` is the one shape the registry has outside the database: the TOML seed, CSV
 import/export and the in-memory snapshot the answer engine searches all use it.
@@ -365,7 +365,7 @@ class RegistryData:
         ]
 
 
-# --- reading data/registry.toml ------------------------------------------------------------
+# --- reading bot/data/registry.toml --------------------------------------------------------
 
 
 def _strings(value: Any) -> tuple[str, ...]:
