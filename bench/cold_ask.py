@@ -30,23 +30,9 @@ import subprocess
 import tempfile
 import time
 
+from bench.synthetic import FILL_SCRIPT
+
 QUESTION = "who is Bodø's data contact?"
-
-FILL = r"""
-import sys
-from pathlib import Path
-from bench.synthetic import synthetic_registry
-from bot.config import load_config
-from bot.registry.data import load_registry_file
-from bot.services import build_services
-
-seed_file = Path("data/registry.toml")
-if not seed_file.exists():
-    seed_file = Path("bot/data/registry.toml")
-services = build_services(load_config())
-services.registry.replace(synthetic_registry(load_registry_file(seed_file), int(sys.argv[1])))
-services.close()
-"""
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
@@ -84,7 +70,7 @@ def measure(repo: Path, contacts: int, runs: int) -> dict[str, tuple[float, floa
         seed_env = environment(repo, Path(tmp) / "seed.sqlite3", tmp)
         big_env = environment(repo, Path(tmp) / "big.sqlite3", tmp)
         timed(ask, seed_env, repo)  # creates and seeds the database, builds the index
-        timed([sys.executable, "-c", FILL, str(contacts)], big_env, repo)
+        timed([sys.executable, "-c", FILL_SCRIPT, str(contacts)], big_env, repo)
         first = timed(ask, big_env, repo)
         out["first ask, big"] = (first[0], first[1])
         samples: dict[str, list[tuple[float, float]]] = {"pass": [], "seed": [], "big": []}

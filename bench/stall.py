@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 
+from bench.synthetic import FILL_SCRIPT
 from tests.botapi_standin import message_update
 
 QUESTIONS = (
@@ -101,25 +102,6 @@ def _writer(database: str, stop: threading.Event, hold: float) -> None:
     connection.close()
 
 
-FILL = r"""
-import sys
-from pathlib import Path
-from bench.synthetic import synthetic_registry
-from bot.config import load_config
-from bot.registry.data import load_registry_file
-from bot.services import build_services
-
-seed_file = Path("data/registry.toml")
-if not seed_file.exists():
-    seed_file = Path("bot/data/registry.toml")
-services = build_services(load_config())
-data = synthetic_registry(load_registry_file(seed_file), int(sys.argv[1]))
-services.registry.replace(data)
-services.close()
-print(" ".join(p.key for p in data.people[-50:] if p.email))
-"""
-
-
 async def run(
     repo: Path, seconds: float, debug: bool = False, contacts: int = 0
 ) -> dict[str, float]:
@@ -149,7 +131,7 @@ async def run(
         edits: list[str] = []
         if contacts:
             filled = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", FILL, str(contacts), cwd=repo, env={**env,
+                sys.executable, "-c", FILL_SCRIPT, str(contacts), cwd=repo, env={**env,
                 "PYTHONPATH": f"{repo}{os.pathsep}{ROOT}"}, stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
             keys = (await filled.communicate())[0].decode().split()

@@ -183,3 +183,25 @@ def synthetic_registry(
         people=tuple(people),
         version=1,
     )
+
+
+# Run with `python -c FILL_SCRIPT N` in a checkout (PYTHONPATH: that checkout, then this one):
+# fills the configured database with `synthetic_registry(seed, N)` through that checkout's own
+# code, and prints the keys of the last fifty people who have an address (to edit in a bench).
+FILL_SCRIPT = r"""
+import sys
+from pathlib import Path
+from bench.synthetic import synthetic_registry
+from bot.config import load_config
+from bot.registry.data import load_registry_file
+from bot.services import build_services
+
+seed_file = Path("data/registry.toml")
+if not seed_file.exists():
+    seed_file = Path("bot/data/registry.toml")
+services = build_services(load_config())
+data = synthetic_registry(load_registry_file(seed_file), int(sys.argv[1]))
+services.registry.replace(data)
+services.close()
+print(" ".join(p.key for p in data.people[-50:] if p.email))
+"""
