@@ -39,6 +39,9 @@ class BotConfig:
     default_language: str = "en"
     directory_access: str = "open"
     log_level: str = "INFO"
+    # Apply schema migrations at start; off: a database behind the code is refused until
+    # `coordbot db upgrade` is run (operators who upgrade by hand, after a backup).
+    auto_upgrade: bool = True
 
 
 @dataclass(frozen=True)

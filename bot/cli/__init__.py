@@ -25,6 +25,7 @@ COMMANDS = {
     "dashboard": "bot.cli.dashboard:cmd_dashboard",
     "outbox": "bot.cli.outbox:cmd_outbox",
     "feeds": "bot.cli.feeds:cmd_feeds",
+    "db": "bot.cli.db:cmd_db",
 }
 
 OUTBOX_STATUSES = ("held", "pending", "sending", "sent", "failed", "cancelled")
@@ -221,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         "gives them a new one.",
     )
     revoke.add_argument("user", metavar="USER", help="the Telegram user id")
+    from bot.cli.db import add_parser as add_db_parser
+
+    add_db_parser(sub)
     return parser
 
 

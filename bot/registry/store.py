@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,10 +38,6 @@ from bot.registry.tables import (
     Role,
     RoleType,
 )
-
-SCHEMA_VERSION = "1"
-
-log = logging.getLogger(__name__)
 
 
 def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
@@ -152,7 +147,6 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
             row.cancelled = True
             row.sequence += 1
             row.updated_at = now
-    _set_meta(session, "schema_version", SCHEMA_VERSION)
     _set_meta(session, "registry_written_at", now.isoformat())
     bump_generation(session)
 
@@ -342,11 +336,10 @@ class Registry:
         self._checked_at = 0.0
         self._version = 0
 
-    def ensure_seeded(self, seed_file: Path) -> bool:
-        """Create the schema, and fill an empty registry from the seed file. True if seeded."""
-        added = self._db.create_schema()
-        if added:
-            log.warning("database brought up to date: added %s", ", ".join(added))
+    def ensure_seeded(self, seed_file: Path, *, auto_upgrade: bool = True) -> bool:
+        """Create or upgrade the schema (see Database.create_schema), and fill an empty
+        registry from the seed file. True if seeded."""
+        self._db.create_schema(auto_upgrade=auto_upgrade)
         with self._db.session() as session:
             if session.get(MetaEntry, "registry_written_at") is not None:
                 return False
