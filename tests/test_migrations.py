@@ -323,6 +323,28 @@ def test_a_database_of_a_newer_coordbot_is_refused(
     )
     assert main(["db", "upgrade"]) == 2
     assert "written by a newer coordbot" in capsys.readouterr().err
+    assert main(["db", "current"]) == 0
+    assert capsys.readouterr().out.startswith("0099 (unknown here: written by a newer coordbot")
+
+
+def test_an_upgrade_that_fails_part_way_leaves_the_database_as_it_was(
+    previous_release: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, schema = _rows(previous_release), _schema(previous_release)
+
+    def fail(_connection: object) -> None:
+        raise SchemaError("the check after the upgrade failed")
+
+    # The last step, after the stamp and every revision ran: all of it must be rolled back.
+    monkeypatch.setattr(migrations, "_check_foreign_keys", fail)
+    db = Database(previous_release)
+    try:
+        with pytest.raises(SchemaError, match="check after the upgrade failed"):
+            db.create_schema()
+    finally:
+        db.dispose()
+    assert _schema(previous_release) == schema
+    assert _rows(previous_release) == rows
 
 
 def test_an_unversioned_database_of_this_release_is_stamped_and_keeps_its_rows(

@@ -135,7 +135,7 @@ def _migrate(db: Database, *, may_upgrade: bool) -> Outcome:
         before = _read_revision(connection)
         config = alembic_config(connection)
         if before is None:
-            if not _our_tables(connection):
+            if _is_empty(connection):
                 import bot.schema  # noqa: F401  (registers every table on Base.metadata)
 
                 Base.metadata.create_all(connection)
@@ -223,13 +223,23 @@ def _check_foreign_keys(connection: Connection) -> None:
         )
 
 
-def _our_tables(connection: Connection) -> set[str]:
+def _is_empty(connection: Connection) -> bool:
+    """True when the database holds none of coordbot's tables (other applications' may be
+    there on a shared PostgreSQL)."""
+    present = set(inspect(connection).get_table_names()) - {VERSION_TABLE}
+    if not present:
+        return True  # the usual fresh database: no need to build the releases' shapes
+    return not present & _known_tables()
+
+
+def _known_tables() -> set[str]:
+    """Every table name of the code and of the releases that wrote no version table."""
     import bot.schema
 
     names = set(bot.schema.METADATA.tables)
     for release in UNVERSIONED_RELEASES:
         names |= set(_release_shape(release))
-    return names & set(inspect(connection).get_table_names())
+    return names
 
 
 def _recognise(connection: Connection) -> str:
@@ -238,11 +248,12 @@ def _recognise(connection: Connection) -> str:
 
     inspector = inspect(connection)
     present = set(inspector.get_table_names())
+    ours = present & _known_tables()
     closest: tuple[int, str, str] | None = None
     for release in reversed(UNVERSIONED_RELEASES):
         shape = _release_shape(release)
         differences = []
-        for table in sorted(_our_tables(connection) | set(shape)):
+        for table in sorted(ours | set(shape)):
             if table not in shape:
                 differences.append(f"it has a table {table}")
             elif table not in present:
@@ -293,5 +304,8 @@ def render_current(db: Database) -> str:
     revision = current_revision(db)
     if revision is None:
         return "no schema version (an empty database, or one written before migrations)"
-    state = "up to date" if revision == HEAD else f"behind: this coordbot needs {HEAD}"
-    return f"{revision} ({state})"
+    if revision == HEAD:
+        return f"{revision} (up to date)"
+    if revision in known_revisions():
+        return f"{revision} (behind: this coordbot needs {HEAD}; run `coordbot db upgrade`)"
+    return f"{revision} (unknown here: written by a newer coordbot than this one, at {HEAD})"
