@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench clean setup catalogues lock
+.PHONY: run test test-sqlite test-postgres lint bench clean setup catalogues lock migration
 
 # The exact, hash-checked versions of requirements-dev.lock (runtime, postgres, dkim and dev
 # extras), then coordbot itself without resolving anything again; `pip check` catches a
@@ -60,6 +60,12 @@ lint: $(STAMP)
 # then translate the new empty nb and nn entries.
 catalogues: $(STAMP)
 	$(BIN)/python -m bot.catalogues update
+
+# A new schema revision after changing a table module: autogenerate against a scratch database
+# at the current head (bot/migrations/__init__.py says what to check in the file it writes).
+migration: $(STAMP)
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what changed"'; exit 2; }
+	$(BIN)/python -m bot.migrations revision "$(MESSAGE)"
 
 bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done

@@ -48,6 +48,9 @@ class BotConfig:
     # How often an instance standing by tries to become the leader (the one instance running
     # the reminder scheduler and the mailbox watcher), and the leader checks it still is.
     leader_retry_seconds: float = 5.0
+    # Apply schema migrations at start; off: a database behind the code is refused until
+    # `coordbot db upgrade` is run (operators who upgrade by hand, after a backup).
+    auto_upgrade: bool = True
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_COLUMNS_KEY = "schema_columns"
-
-
 class SchemaError(RuntimeError):
-    """The database's schema is older than the code and cannot be brought up to date in place."""
+    """The database's schema cannot be used by this code as it is (behind with auto-upgrade
+    off, written by a newer coordbot, or not recognised); the message is one line."""
 
 
 class Database:
@@ -71,67 +69,13 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def create_schema(self) -> list[str]:
-        """Create every table that does not exist yet, and add the nullable columns an existing
-        table lacks; returns the columns added ("table.column")."""
-        import bot.schema  # noqa: F401  (registers every table on Base.metadata)
+    def create_schema(self, *, auto_upgrade: bool = True) -> str:
+        """Create the schema of an empty database, or bring an existing one up to date with
+        the migrations (bot.migrations); returns what was done ("current", "created",
+        "stamped" or "upgraded"). Raises SchemaError when that is not possible."""
+        from bot.migrations import prepare
 
-        Base.metadata.create_all(self.engine)
-        return self._add_missing_columns()
-
-    def _add_missing_columns(self) -> list[str]:
-        # Inspecting every table costs dozens of catalogue queries (slow on PostgreSQL), so the
-        # columns last found complete are remembered in the meta table and checked only when
-        # the code's columns differ from them.
-        import hashlib
-
-        from bot.registry.tables import MetaEntry
-
-        wanted = sorted(
-            f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
-        )
-        fingerprint = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
-        with self.session() as session:
-            entry = session.get(MetaEntry, _COLUMNS_KEY)
-            if entry is not None and entry.value == fingerprint:
-                return []
-        added = self._inspect_and_add_columns()
-        with self.session() as session:
-            session.merge(MetaEntry(key=_COLUMNS_KEY, value=fingerprint))
-        return added
-
-    def _inspect_and_add_columns(self) -> list[str]:
-        # A database written by an earlier coordbot lacks the columns added since. Until
-        # versioned migrations exist, nullable ones are added in place (old rows read NULL);
-        # anything else is refused with a clear message rather than failing on first read.
-        from sqlalchemy import inspect, text
-
-        inspector = inspect(self.engine)
-        preparer = self.engine.dialect.identifier_preparer
-        added: list[str] = []
-        with self.engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                if not inspector.has_table(table.name):
-                    continue
-                present = {column["name"] for column in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in present:
-                        continue
-                    if not column.nullable or column.primary_key:
-                        raise SchemaError(
-                            f"the database's table {table.name} has no column {column.name}, "
-                            "which cannot be added in place; move the database aside to start "
-                            "afresh (it is re-seeded from data/registry.toml)"
-                        )
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    connection.execute(
-                        text(
-                            f"ALTER TABLE {preparer.format_table(table)} "
-                            f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                        )
-                    )
-                    added.append(f"{table.name}.{column.name}")
-        return added
+        return prepare(self, auto_upgrade=auto_upgrade).action
 
     def dispose(self) -> None:
         """Close every pooled connection."""

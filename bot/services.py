@@ -61,7 +61,7 @@ def build_services(config: Config, clock: Clock | None = None, *, seed: bool = T
     db = Database(config.database_url)
     registry = Registry(db, clock, config.bot.timezone)
     if seed:
-        registry.ensure_seeded(config.data_file)
+        registry.ensure_seeded(config.data_file, auto_upgrade=config.bot.auto_upgrade)
     answers = AnswerEngine(registry, clock, default_lang=config.bot.default_language)
     # The mailer connects only when a batch is sent, so building it costs nothing.
     mailer = SmtpMailer(config.email)

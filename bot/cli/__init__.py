@@ -28,6 +28,7 @@ COMMANDS = {
     "person": "bot.cli.person:cmd_person",
     "backup": "bot.cli.backup:cmd_backup",
     "restore": "bot.cli.backup:cmd_restore",
+    "db": "bot.cli.db:cmd_db",
 }
 
 OUTBOX_STATUSES = ("held", "pending", "sending", "sent", "failed", "cancelled")
@@ -259,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the README). Exit status: 0 done; 1 the copy failed; 2 refused.",
     )
     restore.add_argument("file", metavar="FILE", help="the backup to restore")
+    from bot.cli.db import add_parser as add_db_parser
+
+    add_db_parser(sub)
     return parser
 
 

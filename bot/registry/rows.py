@@ -40,7 +40,6 @@ from bot.registry.tables import (
     RoleType,
 )
 
-SCHEMA_VERSION = "1"
 GENERATION_KEY = "registry_generation"
 
 MUNICIPALITY: Table = Municipality.__table__  # type: ignore[assignment]
@@ -317,7 +316,6 @@ def write_registry(session: Session, data: RegistryData, now: datetime) -> None:
                 .where(EVENT.c.id == old_ids[key])
                 .values(cancelled=True, sequence=old.sequence + 1, updated_at=now)
             )
-    set_meta(session, "schema_version", SCHEMA_VERSION)
     set_meta(session, "registry_written_at", now.isoformat())
 
 

@@ -20,7 +20,6 @@ from bot.db import Database
 from bot.gcpause import paused_gc
 from bot.registry.data import RegistryData, load_registry_file
 from bot.registry.rows import (
-    SCHEMA_VERSION,
     bump_generation,
     changed_records,
     generation,
@@ -31,7 +30,6 @@ from bot.registry.rows import (
 from bot.registry.tables import MetaEntry
 
 __all__ = [
-    "SCHEMA_VERSION",
     "Registry",
     "bump_generation",
     "read_registry",
@@ -61,11 +59,10 @@ class Registry:
         self._checked_at = 0.0
         self._version = 0
 
-    def ensure_seeded(self, seed_file: Path) -> bool:
-        """Create the schema, and fill an empty registry from the seed file. True if seeded."""
-        added = self._db.create_schema()
-        if added:
-            log.warning("database brought up to date: added %s", ", ".join(added))
+    def ensure_seeded(self, seed_file: Path, *, auto_upgrade: bool = True) -> bool:
+        """Create or upgrade the schema (see Database.create_schema), and fill an empty
+        registry from the seed file. True if seeded."""
+        self._db.create_schema(auto_upgrade=auto_upgrade)
         with self._db.session() as session:
             if session.get(MetaEntry, "registry_written_at") is not None:
                 return False
