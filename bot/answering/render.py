@@ -29,6 +29,11 @@ MESSAGES: dict[str, str] = {
     "role_many_place": N_("{Role} in {place} ({count}):"),
     "role_many": N_("{Role} ({count}):"),
     "holders_many": N_("Matching contacts ({count}):"),
+    "role_count_ask": N_(
+        "{count} people are registered as {role}. Which municipality do you mean?"
+    ),
+    "for_example": N_("For example {options}."),
+    "question_in_place": N_("{question} in {place}?"),
     "role_none_place": N_("{place} has no registered {role}."),
     "role_none": N_("Nobody is registered as {role}."),
     "referral": N_("The {role} can help: {contact}."),

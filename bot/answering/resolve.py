@@ -47,6 +47,8 @@ for _phrase in _FLAG_PHRASES:
     _first = _phrase.split(" ", 1)[0]
     _FLAG_LENGTHS[_first] = max(_FLAG_LENGTHS.get(_first, 0), _phrase.count(" ") + 1)
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
+# Every word of an intent phrase ("contact", "leads", "når").
+INTENT_WORDS = frozenset(w for phrase in _FLAG_PHRASES for w in phrase.split(" "))
 
 
 @dataclass

@@ -11,12 +11,16 @@ from __future__ import annotations
 from bot.answering import lexicon, render
 from bot.answering.index import Holding
 from bot.answering.model import Answer
-from bot.answering.nearmiss import registered_places
-from bot.answering.reply import Context
-from bot.registry.data import PersonRec
+from bot.answering.nearmiss import PLACE_PREPOSITIONS, near_places, registered_places
+from bot.answering.reply import MAX_SUGGESTIONS, Context
+from bot.answering.resolve import INTENT_WORDS
+from bot.registry.data import PersonRec, RoleRec
 
 # The programme's general contact: the referral of last resort.
 GENERAL_CONTACT = "general_contact"
+# Up to this many holders of a role are listed when no place is named; more get a count and a
+# question back for the place (a national registry has hundreds of data contacts).
+HANDFUL = 12
 
 
 def holdings_of(ctx: Context, person: PersonRec) -> list[Holding]:
@@ -77,6 +81,11 @@ def answer_role(ctx: Context) -> Answer:
                 + " "
                 + registered_places(ctx)
             )
+        misspelt = misspelt_place(ctx)
+        if misspelt is not None:
+            # "the data contact in trondhiem": a place nothing matched is asked back, never
+            # dropped (which would make this a question about every holder of the role).
+            return near_places(ctx, *misspelt)
     if not roles:
         return body_people(ctx) if place is None else place_people(ctx, place)
     if roles == [GENERAL_CONTACT] and place is not None:
@@ -86,7 +95,8 @@ def answer_role(ctx: Context) -> Answer:
 
             return merge([place_people(ctx, p) for p in places])
         return place_people(ctx, place)
-    held: list[Holding] = []
+    # Keyed by holding: each is added once, in order, in time linear in the holders found.
+    held_once: dict[tuple[str, RoleRec], Holding] = {}
     for role in roles:
         scopes: list[str | None] = list(places) or [None]
         for at in scopes:
@@ -111,7 +121,9 @@ def answer_role(ctx: Context) -> Answer:
                 found = index.by_role_org.get((role, org), [])
             else:
                 found = index.by_role.get(role, [])
-            held.extend(h for h in found if h not in held)
+            for h in found:
+                held_once.setdefault((h.person.key, h.role), h)
+    held = list(held_once.values())
     if len(places) > 1 and held:
         return _role_holders(ctx, held, None, roles)
     if not held and org is not None and place is None:
@@ -119,7 +131,55 @@ def answer_role(ctx: Context) -> Answer:
         held = [h for role in roles for h in index.by_role.get(role, [])]
     if not held:
         return _nobody_holds(ctx, roles[0], place)
+    if place is None and len(held) > HANDFUL:
+        return _ask_for_place(ctx, held)
     return _role_holders(ctx, held, place, roles)
+
+
+def _ask_for_place(ctx: Context, held: list[Holding]) -> Answer:
+    """Many holders and no place: how many there are, and a question back for the place (with
+    a few places that have holders as ready-to-send questions)."""
+    index, lang = ctx.index, ctx.lang
+    roles = list(dict.fromkeys(h.role.role for h in held))
+    role_text = render.join_words([render.role_name(index, r, lang) for r in roles], lang)
+    places: dict[str, None] = {}
+    for h in held:
+        if h.role.municipality:
+            places[h.role.municipality] = None
+            if len(places) == MAX_SUGGESTIONS:
+                break
+    names = [render.place_name(index, k) or k for k in places]
+    text = ctx.msg("role_count_ask", count=len(held), role=role_text)
+    question = ctx.mentions.question.text.strip().rstrip("?!. ")
+    suggestions = [ctx.msg("question_in_place", question=question, place=n) for n in names]
+    if names:
+        text += " " + ctx.msg("for_example", options=render.join_words(names, lang))
+    return ctx.clarify(text, suggestions)
+
+
+def misspelt_place(ctx: Context) -> tuple[str, int, int] | None:
+    """Unknown words after a place preposition ("in bodoo", "i trondhjiem"): what the question
+    said and its first and last token, or None."""
+    m, index = ctx.mentions, ctx.index
+    unknown = set(m.unknown)
+    for i in m.unknown:
+        word = m.words[i]
+        if i == 0 or m.words[i - 1] not in PLACE_PREPOSITIONS:
+            continue
+        if m.words[i - 1] == "i" and ctx.lang == "en":
+            continue  # "who do I contact": the pronoun, not the Norwegian preposition
+        if (
+            word in index.concept_phrases
+            or word in lexicon.COMMON
+            or word in INTENT_WORDS
+            or index.is_event_word(word)
+        ):
+            continue
+        last = i
+        while last + 1 in unknown:
+            last += 1
+        return ctx.said(i, last), i, last
+    return None
 
 
 def _leader_roles(ctx: Context, deputy: bool) -> list[str]:
