@@ -32,6 +32,7 @@ def answer_title(ctx: Context, keys: list[str]) -> Answer:
     places, orgs = m.keys("place"), m.keys("org")
     org_seat = {o.key: o.municipality for o in index.data.organisations}
     held: list[Holding] = []
+    seen: set[str] = set()
     for key in keys:
         for h in index.by_title.get(key, []):
             at = {r.municipality or org_seat.get(r.organisation or "") for r in h.person.roles}
@@ -39,7 +40,8 @@ def answer_title(ctx: Context, keys: list[str]) -> Answer:
                 continue
             if orgs and not _with_org(ctx, h, orgs):
                 continue
-            if all(x.person.key != h.person.key for x in held):
+            if h.person.key not in seen:
+                seen.add(h.person.key)
                 held.append(h)
     place = places[0] if places else None
     place_name = render.place_name(index, place)

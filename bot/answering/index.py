@@ -195,10 +195,12 @@ class Index:
         from bot.answering.titles import job_title
 
         self.by_title: dict[str, list[Holding]] = defaultdict(list)
+        titled: set[tuple[str, str]] = set()
         for person in data.people:
             for role in person.roles:
                 found = job_title(role.title)
-                if found and not any(h.person.key == person.key for h in self.by_title[found[0]]):
+                if found and (found[0], person.key) not in titled:
+                    titled.add((found[0], person.key))
                     self.by_title[found[0]].append(Holding(person, role))
         self.place_audiences: dict[str, set[str]] = defaultdict(set)
         for a in data.audiences:

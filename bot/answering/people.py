@@ -191,7 +191,7 @@ def _person_roles(ctx: Context, person: PersonRec) -> Answer:
         colleagues = [
             h
             for role in person.roles
-            for h in index.by_role.get(role.role, [])
+            for h in _same_role(ctx, role)
             if h.person.key != person.key
             and h.person.email
             and h.role.organisation == role.organisation
@@ -202,3 +202,13 @@ def _person_roles(ctx: Context, person: PersonRec) -> Answer:
                 "same_role", contact=render.name_and_email(index, colleagues[0], lang)
             )
     return ctx.answer(text, [render.contact_view(index, h, lang) for h in holdings])
+
+
+def _same_role(ctx: Context, role: RoleRec) -> list[Holding]:
+    """Holders of a role at its place or body, from the narrowest index that has them."""
+    index = ctx.index
+    if role.municipality:
+        return index.by_role_place.get((role.role, role.municipality), [])
+    if role.organisation:
+        return index.by_role_org.get((role.role, role.organisation), [])
+    return index.by_role.get(role.role, [])

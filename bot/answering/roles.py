@@ -307,10 +307,16 @@ def body_people(ctx: Context) -> Answer:
     audience = audiences[0] if audiences else index.org_audience.get(org or "")
     held: list[Holding] = list(index.by_org.get(org, [])) if org else []
     if audience:
-        named = set(index.data.audience_by_key[audience].people)
-        for person in index.data.people:
-            if person.key in named and not any(h.person.key == person.key for h in held):
-                held.extend(holdings_of(ctx, person)[:1])
+        # The audience's named people in registry order, each once: a lookup per name, never
+        # a scan of every person.
+        listed = {h.person.key for h in held}
+        named = [
+            k
+            for k in index.data.audience_by_key[audience].people
+            if k in index.person_order and k not in listed
+        ]
+        for key in sorted(dict.fromkeys(named), key=index.person_order.__getitem__):
+            held.extend(holdings_of(ctx, index.data.person_by_key[key])[:1])
     if org:
         body = render.organisation_name(index, org, lang) or org
     elif audience:
