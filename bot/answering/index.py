@@ -179,10 +179,15 @@ class Index:
         self.by_role_org: dict[tuple[str, str], list[Holding]] = defaultdict(list)
         self.by_place: dict[str, list[Holding]] = defaultdict(list)
         self.by_org: dict[str, list[Holding]] = defaultdict(list)
+        # Roles held without a municipality (at a body, or nationally): the few a place may
+        # still claim through the body's seat or the holder's other roles.
+        self.by_role_unplaced: dict[str, list[Holding]] = defaultdict(list)
         for person in data.people:
             for role in person.roles:
                 h = Holding(person, role)
                 self.by_role[role.role].append(h)
+                if not role.municipality:
+                    self.by_role_unplaced[role.role].append(h)
                 place = role.municipality or org_place.get(role.organisation or "")
                 if role.municipality:
                     self.by_role_place[(role.role, role.municipality)].append(h)

@@ -88,10 +88,18 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     said = ctx.said(run.positions[0], run.positions[-1])
     if not run.registered:
         return _unknown_person(ctx, run)
-    matching: set[str] | None = None
-    for word in run.registered:
-        keys = set(index.name_parts[word])
-        matching = keys if matching is None else matching & keys
+    # Everyone with every registered word of the name, in registry order (name_parts lists
+    # are): the shortest list filtered, so a common first name costs one pass over its people.
+    parts = [index.name_parts[word] for word in dict.fromkeys(run.registered)]
+    shortest = min(parts, key=len)
+    others = [
+        word for word in dict.fromkeys(run.registered) if index.name_parts[word] is not shortest
+    ]
+    matching = (
+        [k for k in shortest if all(w in index.person_words[k] for w in others)]
+        if others
+        else shortest
+    )
     if not matching:
         # Parts of different people's names ("Kristian Rønningsen"): nobody has them all.
         scores: dict[str, int] = {}
@@ -102,12 +110,13 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         return _did_you_mean_person(ctx, run, said, best)
     unknown = list(run.unknown)
     for said_word, choices in run.fuzzy:
-        narrowed = {k for k in matching if set(choices) & set(index.person_words[k])}
+        close = set(choices)
+        narrowed = [k for k in matching if not close.isdisjoint(index.person_words[k])]
         if narrowed:
             matching = narrowed
         else:
             unknown.append(said_word)
-    ordered = sorted(matching, key=index.person_order.__getitem__)
+    ordered = matching
     if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
@@ -120,7 +129,8 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         if not first_name_only:
             return person_answer(ctx, index.data.person_by_key[ordered[0]])
     # A bare first name is never taken for one person: others outside the registry share it.
-    names = [index.data.person_by_key[k].name for k in ordered]
+    # Only the names shown are looked up; the rest are counted ("… and 812 more").
+    names = [index.data.person_by_key[k].name for k in ordered[: render.MAX_LISTED]]
     people = [index.data.person_by_key[k] for k in ordered[:MAX_SUGGESTIONS]]
     suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names[:5]]
     if len(ordered) == 1:
@@ -128,7 +138,11 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
             facts_text.clarify_first_name(ctx.lang, said) + "\n" + render.bullets(names, ctx.lang)
         )
     else:
-        text = ctx.msg("clarify_people", name=said) + "\n" + render.bullets(names, ctx.lang)
+        text = (
+            ctx.msg("clarify_people", name=said)
+            + "\n"
+            + render.bullets(names, ctx.lang, total=len(ordered))
+        )
     asked = ctx.clarify(text, suggestions)
     views = tuple(
         render.contact_view(index, Holding(p, p.roles[0] if p.roles else _NO_ROLE), ctx.lang)

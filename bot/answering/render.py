@@ -105,11 +105,13 @@ def join_words(items: list[str], lang: str, word: str = "or") -> str:
     return format_list(items, lang, style="or" if word == "or" else "standard")
 
 
-def bullets(lines: list[str], lang: str) -> str:
-    """Bullet lines, at most MAX_LISTED, with a count of the rest."""
+def bullets(lines: list[str], lang: str, total: int | None = None) -> str:
+    """Bullet lines, at most MAX_LISTED, with a count of the rest (of `total` lines, when only
+    the first ones were made)."""
     shown = [f"\u2022 {line}" for line in lines[:MAX_LISTED]]
-    if len(lines) > MAX_LISTED:
-        shown.append(msg(lang, "and_more", count=len(lines) - MAX_LISTED))
+    count = len(lines) if total is None else total
+    if count > MAX_LISTED:
+        shown.append(msg(lang, "and_more", count=count - MAX_LISTED))
     return "\n".join(shown)
 
 

@@ -95,8 +95,7 @@ def answer_role(ctx: Context) -> Answer:
 
             return merge([place_people(ctx, p) for p in places])
         return place_people(ctx, place)
-    # Keyed by holding: each is added once, in order, in time linear in the holders found.
-    held_once: dict[tuple[str, RoleRec], Holding] = {}
+    gathered: list[list[Holding]] = []
     for role in roles:
         scopes: list[str | None] = list(places) or [None]
         for at in scopes:
@@ -110,37 +109,46 @@ def answer_role(ctx: Context) -> Answer:
                     # Asker": the network's leader is Asker's representative), is that place's.
                     found = [
                         h
-                        for h in index.by_role.get(role, [])
-                        if _seated(ctx, h, at)
-                        or (
-                            not h.role.municipality
-                            and any(r.municipality == at for r in h.person.roles)
-                        )
+                        for h in index.by_role_unplaced.get(role, [])
+                        if _seated(ctx, h, at) or any(r.municipality == at for r in h.person.roles)
                     ]
             elif org is not None:
                 found = index.by_role_org.get((role, org), [])
             else:
                 found = index.by_role.get(role, [])
-            for h in found:
-                held_once.setdefault((h.person.key, h.role), h)
-    held = list(held_once.values())
+            if found:
+                gathered.append(found)
+    if not gathered and org is not None and place is None:
+        # The role exists but not at that body: say who holds it anywhere.
+        gathered = [index.by_role[r] for r in roles if index.by_role.get(r)]
+    held = _once(gathered)
     if len(places) > 1 and held:
         return _role_holders(ctx, held, None, roles)
-    if not held and org is not None and place is None:
-        # The role exists but not at that body: say who holds it anywhere.
-        held = [h for role in roles for h in index.by_role.get(role, [])]
     if not held:
         return _nobody_holds(ctx, roles[0], place)
     if place is None and len(held) > HANDFUL:
-        return _ask_for_place(ctx, held)
+        held_roles = list(dict.fromkeys(found[0].role.role for found in gathered))
+        return _ask_for_place(ctx, held, held_roles)
     return _role_holders(ctx, held, place, roles)
 
 
-def _ask_for_place(ctx: Context, held: list[Holding]) -> Answer:
+def _once(gathered: list[list[Holding]]) -> list[Holding]:
+    """The holdings of several index lists, each once, in order: linear in their length (one
+    list, the usual case, is used as it is: an index list holds each holding once)."""
+    if len(gathered) == 1:
+        return gathered[0]
+    once: dict[tuple[str, RoleRec], Holding] = {}
+    for found in gathered:
+        for h in found:
+            once.setdefault((h.person.key, h.role), h)
+    return list(once.values())
+
+
+def _ask_for_place(ctx: Context, held: list[Holding], roles: list[str]) -> Answer:
     """Many holders and no place: how many there are, and a question back for the place (with
-    a few places that have holders as ready-to-send questions)."""
+    a few places that have holders as ready-to-send questions). Reads only as many holdings
+    as it takes to find those places."""
     index, lang = ctx.index, ctx.lang
-    roles = list(dict.fromkeys(h.role.role for h in held))
     role_text = render.join_words([render.role_name(index, r, lang) for r in roles], lang)
     places: dict[str, None] = {}
     for h in held:
