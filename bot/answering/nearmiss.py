@@ -11,6 +11,8 @@ from bot.answering.text import fold_words
 
 # How alike (rapidfuzz ratio, 0-100) a misspelt place must be to a registered one to be offered.
 NEAR_PLACE_SCORE = 65
+# Names offered in one question back.
+MAX_OFFERED = 5
 # Words before a place's name ("in Bodø", "i Bodø", "på Rana", "at", "from"), folded.
 PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "i", "pa", "fra"})
 
@@ -50,21 +52,23 @@ def near_miss(ctx: Context) -> Answer:
     index = ctx.index
     miss = ctx.mentions.near_misses[0]
     names: list[str] = []
+    places: list[str] = []
     for word in miss.choices:
         for kind, key in sorted(index.phrases.get(word, ())):
             if kind == "place":
-                names.append(index.data.municipality_by_key[key].name)
+                places.append(index.data.municipality_by_key[key].name)
+                names.append(places[-1])
             elif kind == "person":
                 names.append(index.data.person_by_key[key].name)
-        for key in index.name_parts.get(word, []):
+        # A few of the people with that name part: at most five are offered in all.
+        for key in index.name_parts.get(word, [])[: 2 * MAX_OFFERED]:
             names.append(index.data.person_by_key[key].name)
         if not names and word in index.phrases:
             names.append(word)
-    if miss.position and ctx.mentions.words[miss.position - 1] in PLACE_PREPOSITIONS:
+    if places and miss.position and ctx.mentions.words[miss.position - 1] in PLACE_PREPOSITIONS:
         # "the data contact in haugsund": a place is asked for, so only places are offered.
-        places = [n for n in names if " ".join(fold_words(n)) in index.place_names]
-        names = places or names
-    names = list(dict.fromkeys(names))[:5]
+        names = places
+    names = list(dict.fromkeys(names))[:MAX_OFFERED]
     text = ctx.msg("near_miss", word=miss.word)
     if not names:
         return ctx.not_found(f"{text} {ctx.hint()}")

@@ -109,18 +109,33 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         best = sorted(scores, key=lambda k: -scores[k])
         return _did_you_mean_person(ctx, run, said, best)
     unknown = list(run.unknown)
+    chosen: list[set[str]] = []  # the people close to each earlier near miss
     for said_word, choices in run.fuzzy:
-        close = set(choices)
-        narrowed = [k for k in matching if not close.isdisjoint(index.person_words[k])]
+        close = {k for c in choices for k in index.name_parts.get(c, ())}
+        if len(close) < len(matching):
+            # From the near miss's few people ("Nrddal": the Norddals), not every Maria.
+            narrowed = sorted(
+                (
+                    k
+                    for k in close
+                    if all(w in index.person_words[k] for w in run.registered)
+                    and all(k in earlier for earlier in chosen)
+                ),
+                key=index.person_order.__getitem__,
+            )
+        else:
+            narrowed = [k for k in matching if k in close]
         if narrowed:
             matching = narrowed
+            chosen.append(close)
         else:
             unknown.append(said_word)
     ordered = matching
     if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
-        exact = [k for k in ordered if list(index.person_words[k]) == run.registered]
+        registered = tuple(run.registered)
+        exact = [k for k in ordered if index.person_words[k] == registered]
         if len(exact) == 1:
             ordered = exact
     if len(ordered) == 1:
