@@ -37,7 +37,7 @@ def engine(seed: RegistryData) -> AnswerEngine:
 def valid(answer: Answer) -> None:
     doc = answer.to_json()
     assert doc["status"] in ("answer", "clarify", "not_found")
-    assert doc["lang"] in ("en", "nb")
+    assert doc["lang"] in ("en", "nb", "nn")
     assert doc["text"].strip()
     assert "something went wrong" not in doc["text"], "the engine's safety net caught a bug"
     assert len(doc["suggestions"]) <= 5

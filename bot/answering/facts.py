@@ -148,6 +148,8 @@ def answer_membership(ctx: Context) -> Answer | None:
     not about membership."""
     m, index, lang = ctx.mentions, ctx.index, ctx.lang
     places, audiences = m.keys("place"), asked_audiences(ctx)
+    if not audiences and not places:
+        return None  # most questions: neither a place nor a body to be a member of
     with_places = [a for a in audiences if index.data.audience_by_key[a].municipalities]
     if places and audiences and "yesno" in m.flags and "who" not in m.flags:
         return _is_member(ctx, places, audiences)

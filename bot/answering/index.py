@@ -75,6 +75,8 @@ class Index:
         self.person_words: dict[str, tuple[str, ...]] = {}
         self.emails: dict[str, str] = {}
         self.inflected: set[str] = set()
+        # render.name_and_email's verdicts, (address, municipality key) -> looks invalid.
+        self.email_checks: dict[tuple[str, str | None], bool] = {}
         self._build_entities(data)
         self._build_gazetteer(places)
         self.known_names = self._known_names(names)

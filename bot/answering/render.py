@@ -4,6 +4,7 @@ messages."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from bot.answering.index import Holding, Index
 from bot.answering.model import ContactView, EventView
@@ -84,8 +85,10 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@lru_cache(maxsize=4096)
 def fmt_date(day: date, lang: str) -> str:
-    """'21 February 2020' / '21. februar 2020' (Babel's long date)."""
+    """'21 February 2020' / '21. februar 2020' (Babel's long date; remembered, since Babel
+    takes longer to format a date than the engine takes to answer most questions)."""
     return format_date(day, lang)
 
 
@@ -172,8 +175,13 @@ def name_and_email(index: Index, holding: Holding, lang: str) -> str:
     person = holding.person
     if not person.email:
         return f"{person.name} ({msg(lang, 'no_email')})"
-    place = index.data.municipality_by_key.get(holding.role.municipality or "")
-    note = msg(lang, "bad_email") if email_looks_invalid(person.email, place) else ""
+    checked = (person.email, holding.role.municipality)
+    invalid = index.email_checks.get(checked)
+    if invalid is None:
+        # Once per address and place for each snapshot: the check runs a string distance.
+        place = index.data.municipality_by_key.get(holding.role.municipality or "")
+        invalid = index.email_checks[checked] = email_looks_invalid(person.email, place)
+    note = msg(lang, "bad_email") if invalid else ""
     return f"{person.name}, {person.email}{note}"
 
 
