@@ -242,6 +242,8 @@ class Index:
                 self.concept_lengths[first] = length
         # The days of the live items and their years, for placing a date without a year.
         self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        # Every item's first day, sorted (the hint's example day, found by bisection).
+        self.start_dates = sorted(e.start_date for e in data.events)
         self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
         self.event_concepts: dict[str, frozenset[str]] = {}
