@@ -12,12 +12,14 @@ from bot.answering.reply import MAX_SUGGESTIONS, Context
 from bot.answering.resolve import NameRun
 from bot.answering.roles import (
     answer_role,
+    body_head,
     body_of,
     body_people,
     holdings_of,
     municipalities,
     place_in_body,
     place_people,
+    unregistered_role_of_body,
 )
 from bot.registry.data import PersonRec, RoleRec
 
@@ -49,6 +51,10 @@ def answer_people(ctx: Context) -> Answer | None:
     titles = facts.asked_titles(ctx)
     if titles and "asks_title" not in m.flags:
         titled = facts.answer_title(ctx, titles)
+        if titled.status != "answer":
+            # "The director of the UN centre": nobody there has that title, but it names
+            # the body's head.
+            titled = body_head(ctx, titles) or titled
         if titled.status == "answer" or not m.keys("role"):
             return titled
     pure_role = any(all(kind == "role" for kind, _ in s.senses) for s in m.spans)
@@ -56,6 +62,10 @@ def answer_people(ctx: Context) -> Answer | None:
         return municipalities(ctx)
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
+    if not m.keys("role") and not m.flags & {"head", "deputy"}:
+        unregistered = unregistered_role_of_body(ctx)
+        if unregistered is not None:
+            return unregistered
     if places and body_of(ctx):
         if len(places) > 1:
             from bot.answering.multi import merge

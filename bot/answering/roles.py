@@ -371,3 +371,81 @@ def municipalities(ctx: Context) -> Answer:
         )
     names = [p.name for p in index.data.municipalities]
     return ctx.answer(ctx.msg("municipalities", count=len(names), places=", ".join(names)))
+
+
+# Job titles that name a body's head or deputy head: "the director of the UN centre" is whoever
+# leads it, whatever the registry calls that role.
+HEAD_TITLES = frozenset({"director", "chief_executive"})
+DEPUTY_TITLES = frozenset({"deputy_chief_executive"})
+# Words between a role and the body it belongs to ("secretary of the steering group",
+# "sekretær i styringsgruppen", "treasurer for the network"), folded.
+_OF_BODY = frozenset({"of", "for", "in", "at", "i", "til", "pa", "hos", "ved"})
+_ARTICLES = frozenset({"the", "a", "an", "den", "det", "dei", "de"})
+_COPULAS = frozenset({"is", "are", "was", "er", "var", "vart"})
+_ROLE_HEADS = ("leder", "leiar", "kontakt", "contact", "leader", "ansvarleg", "ansvarlig")
+
+
+def body_head(ctx: Context, titles: list[str]) -> Answer | None:
+    """The head (or deputy) of the body the question names, asked for by a job title
+    ("director of the UN centre"), or None when the titles are not a head's or the body has
+    no registered head."""
+    org = body_of(ctx)
+    wanted = set(titles)
+    if org is None or not wanted & (HEAD_TITLES | DEPUTY_TITLES):
+        return None
+    deputy = not wanted & HEAD_TITLES
+    heads = ctx.index.head_roles(org, deputy=deputy)
+    held = [h for r in heads for h in ctx.index.by_role_org.get((r, org), [])]
+    if not held:
+        return None
+    return _role_holders(ctx, held, None, heads)
+
+
+def unregistered_role_of_body(ctx: Context) -> Answer | None:
+    """A word nothing knows, written as a role of a named body ("the secretary of the steering
+    group"): the body has no such role registered, and its head (else the general contact)
+    can help. None when the question is not of that form."""
+    m, index, lang = ctx.mentions, ctx.index, ctx.lang
+    org = body_of(ctx)
+    if org is None:
+        return None
+    audience = index.org_audience.get(org)
+    span = m.span_of("org", org) or (m.span_of("audience", audience) if audience else None)
+    if span is None:
+        return None
+    j = span.start - 1
+    while j >= 0 and m.words[j] in _ARTICLES:
+        j -= 1
+    if j < 1 or m.words[j] not in _OF_BODY or (j - 1) not in m.unknown:
+        return None
+    before = j - 2
+    while before >= 0 and m.words[before] in _ARTICLES:
+        before -= 1
+    if before >= 0 and m.words[before] not in _COPULAS:
+        # Only "(who is) (the) secretary of ...": "hvem jobber i ..." has a verb there, and
+        # "what is the purpose of ..." is asked with "what".
+        return None
+    if before >= 1 and m.words[before - 1] not in lexicon.WHO:
+        return None
+    word = m.words[j - 1]
+    if (
+        word in index.concept_phrases
+        or word in lexicon.COMMON
+        or word in INTENT_WORDS
+        or index.is_event_word(word)
+        or any(head in word for head in _ROLE_HEADS)
+    ):
+        # Known words, and compounds ending in a known role's head ("prosjektleiaren",
+        # "kontakten"): a role the engine reads some other way, not an unknown one.
+        return None
+    body = render.organisation_name(index, org, lang) or org
+    text = ctx.msg("role_none_place", place=body, role=ctx.said(j - 1, j - 1))
+    heads = index.head_roles(org, deputy=False)
+    helpers = [h for r in heads for h in index.by_role_org.get((r, org), [])][:3]
+    if not helpers:
+        helpers = index.by_role.get(GENERAL_CONTACT, [])[:1]
+    if helpers:
+        contacts = ", ".join(render.name_and_email(index, h, lang) for h in helpers)
+        role = render.role_name(index, helpers[0].role.role, lang)
+        text += " " + ctx.msg("referral", role=role, contact=contacts)
+    return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers])
