@@ -63,9 +63,9 @@ def answer_people(ctx: Context) -> Answer | None:
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
     if not m.keys("role") and not m.flags & {"head", "deputy"}:
-        unregistered = unregistered_role_of_body(ctx)
-        if unregistered is not None:
-            return unregistered
+        role_of_body = unregistered_role_of_body(ctx)
+        if role_of_body is not None:
+            return role_of_body
     if places and body_of(ctx):
         if len(places) > 1:
             from bot.answering.multi import merge
