@@ -62,10 +62,9 @@ def answer_people(ctx: Context) -> Answer | None:
         return municipalities(ctx)
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
-    if not m.keys("role") and not m.flags & {"head", "deputy"}:
-        role_of_body = unregistered_role_of_body(ctx)
-        if role_of_body is not None:
-            return role_of_body
+    role_of_body = unregistered_role_of_body(ctx)
+    if role_of_body is not None:
+        return role_of_body
     if places and body_of(ctx):
         if len(places) > 1:
             from bot.answering.multi import merge
