@@ -95,11 +95,15 @@ def run(root: Path, questions: Path, passes: int, tmp: Path) -> list[list[float]
 def main() -> int:
     """Print both engines' p50/p99 and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--other", type=Path, required=True, help="the other checkout's root")
+    parser.add_argument("--other", type=Path, help="the other checkout's root")
     parser.add_argument("--questions", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per engine")
     parser.add_argument("--passes", type=int, default=2, help="passes per round")
     args = parser.parse_args()
+    if args.other is None:
+        # `make bench` runs every script here: without a checkout to compare, say so and pass.
+        print("bench/versus.py: give --other PATH (a checkout of an earlier commit) to compare")
+        return 0
     data = synthetic_registry(load_registry_file(ROOT / "data" / "registry.toml"))
     questions = question_mix(data, args.questions)
     roots = {"this": ROOT, "other": args.other.resolve()}
