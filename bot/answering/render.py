@@ -77,8 +77,14 @@ MAX_LISTED = 25
 
 def msg(lang: str, key: str, **values: object) -> str:
     """One message in `lang`; `{Name}` placeholders get the value with a capital first letter."""
-    caps = {k[0].upper() + k[1:]: _cap(str(v)) for k, v in values.items()}
-    return gettext(lang, MESSAGES[key], **values, **caps)
+    template = gettext(lang, MESSAGES[key])  # the translation, placeholders unfilled
+    # Capitalised values only where the translation asks for one (most messages: none).
+    caps = {
+        name: _cap(str(v))
+        for k, v in values.items()
+        if "{" + (name := k[0].upper() + k[1:]) + "}" in template
+    }
+    return template.format(**values, **caps)
 
 
 def _cap(text: str) -> str:
