@@ -42,6 +42,7 @@ _WEEK = frozenset({"week", "uke", "uka", "uken"})
 _MONTH = frozenset({"month", "maned", "maneden"})
 _IN = frozenset({"in", "i", "during", "under", "for"})
 
+_DIGIT = re.compile(r"\d")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d/])")
 _DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
@@ -120,11 +121,13 @@ def find_dates(question: Question, today: date) -> list[DateRange]:
     """Every date or date range the question names, in order ("21 February and 24 April")."""
     text = question.text.casefold()
     found: list[DateRange] = []
-    for match in _ISO.finditer(text):
+    # Numeric dates need a digit (most questions have none: two regex scans saved).
+    numeric = _DIGIT.search(text) is not None
+    for match in _ISO.finditer(text) if numeric else ():
         when = _make(int(match[1]), int(match[2]), int(match[3]), today)
         if when:
             found.append(DateRange(when, when, _char_positions(question, *match.span())))
-    for match in _NUMERIC.finditer(text):
+    for match in _NUMERIC.finditer(text) if numeric else ():
         year = int(match[3]) if match[3] else None
         when = _make(year, int(match[2]), int(match[1]), today)
         if when:

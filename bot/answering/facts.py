@@ -32,6 +32,7 @@ def answer_title(ctx: Context, keys: list[str]) -> Answer:
     places, orgs = m.keys("place"), m.keys("org")
     org_seat = {o.key: o.municipality for o in index.data.organisations}
     held: list[Holding] = []
+    seen: set[str] = set()
     for key in keys:
         for h in index.by_title.get(key, []):
             at = {r.municipality or org_seat.get(r.organisation or "") for r in h.person.roles}
@@ -39,7 +40,8 @@ def answer_title(ctx: Context, keys: list[str]) -> Answer:
                 continue
             if orgs and not _with_org(ctx, h, orgs):
                 continue
-            if all(x.person.key != h.person.key for x in held):
+            if h.person.key not in seen:
+                seen.add(h.person.key)
                 held.append(h)
     place = places[0] if places else None
     place_name = render.place_name(index, place)
@@ -146,6 +148,8 @@ def answer_membership(ctx: Context) -> Answer | None:
     not about membership."""
     m, index, lang = ctx.mentions, ctx.index, ctx.lang
     places, audiences = m.keys("place"), asked_audiences(ctx)
+    if not audiences and not places:
+        return None  # most questions: neither a place nor a body to be a member of
     with_places = [a for a in audiences if index.data.audience_by_key[a].municipalities]
     if places and audiences and "yesno" in m.flags and "who" not in m.flags:
         return _is_member(ctx, places, audiences)

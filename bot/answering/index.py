@@ -75,6 +75,8 @@ class Index:
         self.person_words: dict[str, tuple[str, ...]] = {}
         self.emails: dict[str, str] = {}
         self.inflected: set[str] = set()
+        # render.name_and_email's verdicts, (address, municipality key) -> looks invalid.
+        self.email_checks: dict[tuple[str, str | None], bool] = {}
         self._build_entities(data)
         self._build_gazetteer(places)
         self.known_names = self._known_names(names)
@@ -179,10 +181,15 @@ class Index:
         self.by_role_org: dict[tuple[str, str], list[Holding]] = defaultdict(list)
         self.by_place: dict[str, list[Holding]] = defaultdict(list)
         self.by_org: dict[str, list[Holding]] = defaultdict(list)
+        # Roles held without a municipality (at a body, or nationally): the few a place may
+        # still claim through the body's seat or the holder's other roles.
+        self.by_role_unplaced: dict[str, list[Holding]] = defaultdict(list)
         for person in data.people:
             for role in person.roles:
                 h = Holding(person, role)
                 self.by_role[role.role].append(h)
+                if not role.municipality:
+                    self.by_role_unplaced[role.role].append(h)
                 place = role.municipality or org_place.get(role.organisation or "")
                 if role.municipality:
                     self.by_role_place[(role.role, role.municipality)].append(h)
@@ -195,10 +202,12 @@ class Index:
         from bot.answering.titles import job_title
 
         self.by_title: dict[str, list[Holding]] = defaultdict(list)
+        titled: set[tuple[str, str]] = set()
         for person in data.people:
             for role in person.roles:
                 found = job_title(role.title)
-                if found and not any(h.person.key == person.key for h in self.by_title[found[0]]):
+                if found and (found[0], person.key) not in titled:
+                    titled.add((found[0], person.key))
                     self.by_title[found[0]].append(Holding(person, role))
         self.place_audiences: dict[str, set[str]] = defaultdict(set)
         for a in data.audiences:
@@ -233,6 +242,8 @@ class Index:
                 self.concept_lengths[first] = length
         # The days of the live items and their years, for placing a date without a year.
         self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        # Every item's first day, sorted (the hint's example day, found by bisection).
+        self.start_dates = sorted(e.start_date for e in data.events)
         self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
         self.event_concepts: dict[str, frozenset[str]] = {}

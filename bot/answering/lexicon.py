@@ -483,7 +483,10 @@ _title(
     "ass radmann,ass radmannen,assisterende radmann,assisterande radmann,"
     "assistant chief executive,deputy chief executive,assistant municipal director",
 )
-_title("director", "kommunaldirektor,kommunaldirektoren,director,municipal director")
+_title(
+    "director",
+    "kommunaldirektor,kommunaldirektoren,director,municipal director,direktor,direktoren",
+)
 _title(
     "planner",
     "samfunnsplanlegger,samfunnsplanleggeren,samfunnsplanleggar,samfunnsplanleggaren,"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.model import Answer, ContactView, EventView
+from bot.answering.model import Answer
 
 # "and"/"og" (or a comma) followed by a question word starts a second question.
 _QUESTION_WORDS = (
@@ -51,11 +51,9 @@ def merge(answers: list[Answer]) -> Answer:
         if not any(a.text == b.text for b in unique):
             unique.append(a)
     shown = unique
-    contacts: list[ContactView] = []
-    events: list[EventView] = []
-    for a in shown:
-        contacts.extend(c for c in a.contacts if c not in contacts)
-        events.extend(e for e in a.events if e not in events)
+    # dicts keep the first of equal items in order, in linear time (the views are frozen).
+    contacts = list(dict.fromkeys(c for a in shown for c in a.contacts))
+    events = list(dict.fromkeys(e for a in shown for e in a.events))
     suggestions = tuple(s for a in shown for s in a.suggestions)
     text = "\n\n".join(a.text for a in shown)
     return Answer(status, answers[0].lang, text, tuple(contacts), tuple(events), suggestions)

@@ -7,6 +7,14 @@ from bot.answering import render
 from bot.answering.model import Answer
 from bot.answering.reply import Context
 from bot.answering.resolve import Span
+from bot.answering.text import fold_words
+
+# How alike (rapidfuzz ratio, 0-100) a misspelt place must be to a registered one to be offered.
+NEAR_PLACE_SCORE = 65
+# Names offered in one question back.
+MAX_OFFERED = 5
+# Words before a place's name ("in Bodø", "i Bodø", "på Rana", "at", "from"), folded.
+PLACE_PREPOSITIONS = frozenset({"in", "at", "from", "i", "pa", "fra"})
 
 
 def registered_places(ctx: Context) -> str:
@@ -16,7 +24,8 @@ def registered_places(ctx: Context) -> str:
         return ctx.msg("no_places")
     shown = ", ".join(names[: render.MAX_LISTED])
     if len(names) > render.MAX_LISTED:
-        shown += " " + ctx.msg("and_more", count=len(names) - render.MAX_LISTED)
+        # "… and 331 more", without its full stop: the sentence around it ends with one.
+        shown += " " + ctx.msg("and_more", count=len(names) - render.MAX_LISTED).rstrip(".")
     return ctx.msg("registered_places", places=shown)
 
 
@@ -25,8 +34,6 @@ def not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
     (Kristiansand -> Kristiansund?), else the registered places are listed."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
-
-    from bot.answering.text import fold_words
 
     index = ctx.index
     text = ctx.msg("not_registered_place", place=place)
@@ -45,19 +52,44 @@ def near_miss(ctx: Context) -> Answer:
     index = ctx.index
     miss = ctx.mentions.near_misses[0]
     names: list[str] = []
+    places: list[str] = []
     for word in miss.choices:
         for kind, key in sorted(index.phrases.get(word, ())):
             if kind == "place":
-                names.append(index.data.municipality_by_key[key].name)
+                places.append(index.data.municipality_by_key[key].name)
+                names.append(places[-1])
             elif kind == "person":
                 names.append(index.data.person_by_key[key].name)
-        for key in index.name_parts.get(word, []):
+        # A few of the people with that name part: at most five are offered in all.
+        for key in index.name_parts.get(word, [])[: 2 * MAX_OFFERED]:
             names.append(index.data.person_by_key[key].name)
         if not names and word in index.phrases:
             names.append(word)
-    names = list(dict.fromkeys(names))[:5]
+    if places and miss.position and ctx.mentions.words[miss.position - 1] in PLACE_PREPOSITIONS:
+        # "the data contact in haugsund": a place is asked for, so only places are offered.
+        names = places
+    names = list(dict.fromkeys(names))[:MAX_OFFERED]
     text = ctx.msg("near_miss", word=miss.word)
     if not names:
         return ctx.not_found(f"{text} {ctx.hint()}")
     text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
     return ctx.clarify(text, [ctx.rewrite(miss.position, miss.position, n) for n in names])
+
+
+def near_places(ctx: Context, said: str, first: int, last: int) -> Answer:
+    """A place name nothing matched ("bodoo", "trme"): the registered places spelt most alike
+    as a question back, else the registered places."""
+    from rapidfuzz import fuzz, process
+
+    text = ctx.msg("near_miss", word=said)
+    folded = " ".join(fold_words(said))
+    # Over the municipalities only (a few hundred names at most, whatever the registry's size).
+    places = ctx.index.place_names
+    close = process.extract(
+        folded, list(places), scorer=fuzz.ratio, score_cutoff=NEAR_PLACE_SCORE, limit=5
+    )
+    names = [places[key] for key, _, _ in close]
+    if not names:
+        return ctx.not_found(f"{text} {registered_places(ctx)}")
+    text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
+    return ctx.clarify(text, [ctx.rewrite(first, last, n) for n in names])

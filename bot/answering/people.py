@@ -12,12 +12,14 @@ from bot.answering.reply import MAX_SUGGESTIONS, Context
 from bot.answering.resolve import NameRun
 from bot.answering.roles import (
     answer_role,
+    body_head,
     body_of,
     body_people,
     holdings_of,
     municipalities,
     place_in_body,
     place_people,
+    unregistered_role_of_body,
 )
 from bot.registry.data import PersonRec, RoleRec
 
@@ -49,6 +51,10 @@ def answer_people(ctx: Context) -> Answer | None:
     titles = facts.asked_titles(ctx)
     if titles and "asks_title" not in m.flags:
         titled = facts.answer_title(ctx, titles)
+        if titled.status != "answer":
+            # "The director of the UN centre": nobody there has that title, but it names
+            # the body's head.
+            titled = body_head(ctx, titles) or titled
         if titled.status == "answer" or not m.keys("role"):
             return titled
     pure_role = any(all(kind == "role" for kind, _ in s.senses) for s in m.spans)
@@ -56,6 +62,9 @@ def answer_people(ctx: Context) -> Answer | None:
         return municipalities(ctx)
     if m.keys("role") or m.flags & {"head", "deputy"}:
         return answer_role(ctx)
+    role_of_body = unregistered_role_of_body(ctx)
+    if role_of_body is not None:
+        return role_of_body
     if places and body_of(ctx):
         if len(places) > 1:
             from bot.answering.multi import merge
@@ -88,10 +97,18 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     said = ctx.said(run.positions[0], run.positions[-1])
     if not run.registered:
         return _unknown_person(ctx, run)
-    matching: set[str] | None = None
-    for word in run.registered:
-        keys = set(index.name_parts[word])
-        matching = keys if matching is None else matching & keys
+    # Everyone with every registered word of the name, in registry order (name_parts lists
+    # are): the shortest list filtered, so a common first name costs one pass over its people.
+    parts = [index.name_parts[word] for word in dict.fromkeys(run.registered)]
+    shortest = min(parts, key=len)
+    others = [
+        word for word in dict.fromkeys(run.registered) if index.name_parts[word] is not shortest
+    ]
+    matching = (
+        [k for k in shortest if all(w in index.person_words[k] for w in others)]
+        if others
+        else shortest
+    )
     if not matching:
         # Parts of different people's names ("Kristian Rønningsen"): nobody has them all.
         scores: dict[str, int] = {}
@@ -101,17 +118,33 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         best = sorted(scores, key=lambda k: -scores[k])
         return _did_you_mean_person(ctx, run, said, best)
     unknown = list(run.unknown)
+    chosen: list[set[str]] = []  # the people close to each earlier near miss
     for said_word, choices in run.fuzzy:
-        narrowed = {k for k in matching if set(choices) & set(index.person_words[k])}
+        close = {k for c in choices for k in index.name_parts.get(c, ())}
+        if len(close) < len(matching):
+            # From the near miss's few people ("Nrddal": the Norddals), not every Maria.
+            narrowed = sorted(
+                (
+                    k
+                    for k in close
+                    if all(w in index.person_words[k] for w in run.registered)
+                    and all(k in earlier for earlier in chosen)
+                ),
+                key=index.person_order.__getitem__,
+            )
+        else:
+            narrowed = [k for k in matching if k in close]
         if narrowed:
             matching = narrowed
+            chosen.append(close)
         else:
             unknown.append(said_word)
-    ordered = sorted(matching, key=index.person_order.__getitem__)
+    ordered = matching
     if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
-        exact = [k for k in ordered if list(index.person_words[k]) == run.registered]
+        registered = tuple(run.registered)
+        exact = [k for k in ordered if index.person_words[k] == registered]
         if len(exact) == 1:
             ordered = exact
     if len(ordered) == 1:
@@ -120,7 +153,8 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
         if not first_name_only:
             return person_answer(ctx, index.data.person_by_key[ordered[0]])
     # A bare first name is never taken for one person: others outside the registry share it.
-    names = [index.data.person_by_key[k].name for k in ordered]
+    # Only the names shown are looked up; the rest are counted ("… and 812 more").
+    names = [index.data.person_by_key[k].name for k in ordered[: render.MAX_LISTED]]
     people = [index.data.person_by_key[k] for k in ordered[:MAX_SUGGESTIONS]]
     suggestions = [ctx.rewrite(run.positions[0], run.positions[-1], n) for n in names[:5]]
     if len(ordered) == 1:
@@ -128,7 +162,11 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
             facts_text.clarify_first_name(ctx.lang, said) + "\n" + render.bullets(names, ctx.lang)
         )
     else:
-        text = ctx.msg("clarify_people", name=said) + "\n" + render.bullets(names, ctx.lang)
+        text = (
+            ctx.msg("clarify_people", name=said)
+            + "\n"
+            + render.bullets(names, ctx.lang, total=len(ordered))
+        )
     asked = ctx.clarify(text, suggestions)
     views = tuple(
         render.contact_view(index, Holding(p, p.roles[0] if p.roles else _NO_ROLE), ctx.lang)
@@ -191,7 +229,7 @@ def _person_roles(ctx: Context, person: PersonRec) -> Answer:
         colleagues = [
             h
             for role in person.roles
-            for h in index.by_role.get(role.role, [])
+            for h in _same_role(ctx, role)
             if h.person.key != person.key
             and h.person.email
             and h.role.organisation == role.organisation
@@ -202,3 +240,13 @@ def _person_roles(ctx: Context, person: PersonRec) -> Answer:
                 "same_role", contact=render.name_and_email(index, colleagues[0], lang)
             )
     return ctx.answer(text, [render.contact_view(index, h, lang) for h in holdings])
+
+
+def _same_role(ctx: Context, role: RoleRec) -> list[Holding]:
+    """Holders of a role at its place or body, from the narrowest index that has them."""
+    index = ctx.index
+    if role.municipality:
+        return index.by_role_place.get((role.role, role.municipality), [])
+    if role.organisation:
+        return index.by_role_org.get((role.role, role.organisation), [])
+    return index.by_role.get(role.role, [])

@@ -4,6 +4,7 @@ messages."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from bot.answering.index import Holding, Index
 from bot.answering.model import ContactView, EventView
@@ -29,6 +30,11 @@ MESSAGES: dict[str, str] = {
     "role_many_place": N_("{Role} in {place} ({count}):"),
     "role_many": N_("{Role} ({count}):"),
     "holders_many": N_("Matching contacts ({count}):"),
+    "role_count_ask": N_(
+        "{count} people are registered as {role}. Which municipality do you mean?"
+    ),
+    "for_example": N_("For example {options}."),
+    "question_in_place": N_("{question} in {place}?"),
     "role_none_place": N_("{place} has no registered {role}."),
     "role_none": N_("Nobody is registered as {role}."),
     "referral": N_("The {role} can help: {contact}."),
@@ -71,16 +77,24 @@ MAX_LISTED = 25
 
 def msg(lang: str, key: str, **values: object) -> str:
     """One message in `lang`; `{Name}` placeholders get the value with a capital first letter."""
-    caps = {k[0].upper() + k[1:]: _cap(str(v)) for k, v in values.items()}
-    return gettext(lang, MESSAGES[key], **values, **caps)
+    template = gettext(lang, MESSAGES[key])  # the translation, placeholders unfilled
+    # Capitalised values only where the translation asks for one (most messages: none).
+    caps = {
+        name: _cap(str(v))
+        for k, v in values.items()
+        if "{" + (name := k[0].upper() + k[1:]) + "}" in template
+    }
+    return template.format(**values, **caps)
 
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@lru_cache(maxsize=4096)
 def fmt_date(day: date, lang: str) -> str:
-    """'21 February 2020' / '21. februar 2020' (Babel's long date)."""
+    """'21 February 2020' / '21. februar 2020' (Babel's long date; remembered, since Babel
+    takes longer to format a date than the engine takes to answer most questions)."""
     return format_date(day, lang)
 
 
@@ -100,11 +114,13 @@ def join_words(items: list[str], lang: str, word: str = "or") -> str:
     return format_list(items, lang, style="or" if word == "or" else "standard")
 
 
-def bullets(lines: list[str], lang: str) -> str:
-    """Bullet lines, at most MAX_LISTED, with a count of the rest."""
+def bullets(lines: list[str], lang: str, total: int | None = None) -> str:
+    """Bullet lines, at most MAX_LISTED, with a count of the rest (of `total` lines, when only
+    the first ones were made)."""
     shown = [f"\u2022 {line}" for line in lines[:MAX_LISTED]]
-    if len(lines) > MAX_LISTED:
-        shown.append(msg(lang, "and_more", count=len(lines) - MAX_LISTED))
+    count = len(lines) if total is None else total
+    if count > MAX_LISTED:
+        shown.append(msg(lang, "and_more", count=count - MAX_LISTED))
     return "\n".join(shown)
 
 
@@ -165,8 +181,13 @@ def name_and_email(index: Index, holding: Holding, lang: str) -> str:
     person = holding.person
     if not person.email:
         return f"{person.name} ({msg(lang, 'no_email')})"
-    place = index.data.municipality_by_key.get(holding.role.municipality or "")
-    note = msg(lang, "bad_email") if email_looks_invalid(person.email, place) else ""
+    checked = (person.email, holding.role.municipality)
+    invalid = index.email_checks.get(checked)
+    if invalid is None:
+        # Once per address and place for each snapshot: the check runs a string distance.
+        place = index.data.municipality_by_key.get(holding.role.municipality or "")
+        invalid = index.email_checks[checked] = email_looks_invalid(person.email, place)
+    note = msg(lang, "bad_email") if invalid else ""
     return f"{person.name}, {person.email}{note}"
 
 

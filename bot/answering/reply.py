@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -79,8 +80,10 @@ class Context:
         data = self.index.data
         place = next((m.name for m in data.municipalities if self.index.by_place.get(m.key)), "")
         person = data.people[0].name if data.people else ""
-        upcoming = [e for e in data.events if e.start_date >= self.today] or list(data.events)
-        day = min(upcoming, key=lambda e: e.start_date).start_date if upcoming else self.today
+        starts = self.index.start_dates
+        at = bisect_left(starts, self.today)
+        # The first day from today with an item, else the first registered day at all.
+        day = starts[at] if at < len(starts) else starts[0] if starts else self.today
         day_text = render.fmt_date(day, self.lang).rsplit(" ", 1)[0]
         return self.msg("hint", place=place or "Bodø", person=person or "…", day=day_text)
 

@@ -47,6 +47,8 @@ for _phrase in _FLAG_PHRASES:
     _first = _phrase.split(" ", 1)[0]
     _FLAG_LENGTHS[_first] = max(_FLAG_LENGTHS.get(_first, 0), _phrase.count(" ") + 1)
 _NOT_NAMES = lexicon.STOP | lexicon.COMMON
+# Every word of an intent phrase ("contact", "leads", "når").
+INTENT_WORDS = frozenset(w for phrase in _FLAG_PHRASES for w in phrase.split(" "))
 
 
 @dataclass
@@ -169,10 +171,11 @@ def resolve(question: Question, index: Index, today: date) -> Mentions:
     covered = blocked | {i for s in found.spans for i in range(s.start, s.end)}
     found.name_runs = _name_runs(found, index, covered | intent_positions)
     named = {i for run in found.name_runs for i in run.positions}
+    known = covered | named | intent_positions
     found.unknown = [
         i
         for i, w in enumerate(found.words)
-        if i not in covered | named | intent_positions and w not in lexicon.STOP and w.isalpha()
+        if i not in known and w not in lexicon.STOP and w.isalpha()
     ]
     found.concepts = index.concepts([w for i, w in enumerate(found.words) if i not in blocked])
     found.email_people = [index.emails[e] for e in question.emails if e in index.emails]

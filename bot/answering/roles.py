@@ -11,12 +11,16 @@ from __future__ import annotations
 from bot.answering import lexicon, render
 from bot.answering.index import Holding
 from bot.answering.model import Answer
-from bot.answering.nearmiss import registered_places
-from bot.answering.reply import Context
-from bot.registry.data import PersonRec
+from bot.answering.nearmiss import PLACE_PREPOSITIONS, near_places, registered_places
+from bot.answering.reply import MAX_SUGGESTIONS, Context
+from bot.answering.resolve import INTENT_WORDS
+from bot.registry.data import PersonRec, RoleRec
 
 # The programme's general contact: the referral of last resort.
 GENERAL_CONTACT = "general_contact"
+# Up to this many holders of a role are listed when no place is named; more get a count and a
+# question back for the place (a national registry has hundreds of data contacts).
+HANDFUL = 12
 
 
 def holdings_of(ctx: Context, person: PersonRec) -> list[Holding]:
@@ -77,6 +81,11 @@ def answer_role(ctx: Context) -> Answer:
                 + " "
                 + registered_places(ctx)
             )
+        misspelt = misspelt_place(ctx)
+        if misspelt is not None:
+            # "the data contact in trondhiem": a place nothing matched is asked back, never
+            # dropped (which would make this a question about every holder of the role).
+            return near_places(ctx, *misspelt)
     if not roles:
         return body_people(ctx) if place is None else place_people(ctx, place)
     if roles == [GENERAL_CONTACT] and place is not None:
@@ -86,7 +95,7 @@ def answer_role(ctx: Context) -> Answer:
 
             return merge([place_people(ctx, p) for p in places])
         return place_people(ctx, place)
-    held: list[Holding] = []
+    gathered: list[list[Holding]] = []
     for role in roles:
         scopes: list[str | None] = list(places) or [None]
         for at in scopes:
@@ -100,26 +109,85 @@ def answer_role(ctx: Context) -> Answer:
                     # Asker": the network's leader is Asker's representative), is that place's.
                     found = [
                         h
-                        for h in index.by_role.get(role, [])
-                        if _seated(ctx, h, at)
-                        or (
-                            not h.role.municipality
-                            and any(r.municipality == at for r in h.person.roles)
-                        )
+                        for h in index.by_role_unplaced.get(role, [])
+                        if _seated(ctx, h, at) or any(r.municipality == at for r in h.person.roles)
                     ]
             elif org is not None:
                 found = index.by_role_org.get((role, org), [])
             else:
                 found = index.by_role.get(role, [])
-            held.extend(h for h in found if h not in held)
+            if found:
+                gathered.append(found)
+    if not gathered and org is not None and place is None:
+        # The role exists but not at that body: say who holds it anywhere.
+        gathered = [index.by_role[r] for r in roles if index.by_role.get(r)]
+    held = _once(gathered)
     if len(places) > 1 and held:
         return _role_holders(ctx, held, None, roles)
-    if not held and org is not None and place is None:
-        # The role exists but not at that body: say who holds it anywhere.
-        held = [h for role in roles for h in index.by_role.get(role, [])]
     if not held:
         return _nobody_holds(ctx, roles[0], place)
+    if place is None and len(held) > HANDFUL:
+        held_roles = list(dict.fromkeys(found[0].role.role for found in gathered))
+        return _ask_for_place(ctx, held, held_roles)
     return _role_holders(ctx, held, place, roles)
+
+
+def _once(gathered: list[list[Holding]]) -> list[Holding]:
+    """The holdings of several index lists, each once, in order: linear in their length (one
+    list, the usual case, is used as it is: an index list holds each holding once)."""
+    if len(gathered) == 1:
+        return gathered[0]
+    once: dict[tuple[str, RoleRec], Holding] = {}
+    for found in gathered:
+        for h in found:
+            once.setdefault((h.person.key, h.role), h)
+    return list(once.values())
+
+
+def _ask_for_place(ctx: Context, held: list[Holding], roles: list[str]) -> Answer:
+    """Many holders and no place: how many there are, and a question back for the place (with
+    a few places that have holders as ready-to-send questions). Reads only as many holdings
+    as it takes to find those places."""
+    index, lang = ctx.index, ctx.lang
+    role_text = render.join_words([render.role_name(index, r, lang) for r in roles], lang)
+    places: dict[str, None] = {}
+    for h in held:
+        if h.role.municipality:
+            places[h.role.municipality] = None
+            if len(places) == MAX_SUGGESTIONS:
+                break
+    names = [render.place_name(index, k) or k for k in places]
+    text = ctx.msg("role_count_ask", count=len(held), role=role_text)
+    question = ctx.mentions.question.text.strip().rstrip("?!. ")
+    suggestions = [ctx.msg("question_in_place", question=question, place=n) for n in names]
+    if names:
+        text += " " + ctx.msg("for_example", options=render.join_words(names, lang))
+    return ctx.clarify(text, suggestions)
+
+
+def misspelt_place(ctx: Context) -> tuple[str, int, int] | None:
+    """Unknown words after a place preposition ("in bodoo", "i trondhjiem"): what the question
+    said and its first and last token, or None."""
+    m, index = ctx.mentions, ctx.index
+    unknown = set(m.unknown)
+    for i in m.unknown:
+        word = m.words[i]
+        if i == 0 or m.words[i - 1] not in PLACE_PREPOSITIONS:
+            continue
+        if m.words[i - 1] == "i" and ctx.lang == "en":
+            continue  # "who do I contact": the pronoun, not the Norwegian preposition
+        if (
+            word in index.concept_phrases
+            or word in lexicon.COMMON
+            or word in INTENT_WORDS
+            or index.is_event_word(word)
+        ):
+            continue
+        last = i
+        while last + 1 in unknown:
+            last += 1
+        return ctx.said(i, last), i, last
+    return None
 
 
 def _leader_roles(ctx: Context, deputy: bool) -> list[str]:
@@ -247,10 +315,16 @@ def body_people(ctx: Context) -> Answer:
     audience = audiences[0] if audiences else index.org_audience.get(org or "")
     held: list[Holding] = list(index.by_org.get(org, [])) if org else []
     if audience:
-        named = set(index.data.audience_by_key[audience].people)
-        for person in index.data.people:
-            if person.key in named and not any(h.person.key == person.key for h in held):
-                held.extend(holdings_of(ctx, person)[:1])
+        # The audience's named people in registry order, each once: a lookup per name, never
+        # a scan of every person.
+        listed = {h.person.key for h in held}
+        named = [
+            k
+            for k in index.data.audience_by_key[audience].people
+            if k in index.person_order and k not in listed
+        ]
+        for key in sorted(dict.fromkeys(named), key=index.person_order.__getitem__):
+            held.extend(holdings_of(ctx, index.data.person_by_key[key])[:1])
     if org:
         body = render.organisation_name(index, org, lang) or org
     elif audience:
@@ -297,3 +371,81 @@ def municipalities(ctx: Context) -> Answer:
         )
     names = [p.name for p in index.data.municipalities]
     return ctx.answer(ctx.msg("municipalities", count=len(names), places=", ".join(names)))
+
+
+# Job titles that name a body's head or deputy head: "the director of the UN centre" is whoever
+# leads it, whatever the registry calls that role.
+HEAD_TITLES = frozenset({"director", "chief_executive"})
+DEPUTY_TITLES = frozenset({"deputy_chief_executive"})
+# Words between a role and the body it belongs to ("secretary of the steering group",
+# "sekretær i styringsgruppen", "treasurer for the network"), folded.
+_OF_BODY = frozenset({"of", "for", "in", "at", "i", "til", "pa", "hos", "ved"})
+_ARTICLES = frozenset({"the", "a", "an", "den", "det", "dei", "de"})
+_COPULAS = frozenset({"is", "are", "was", "er", "var", "vart"})
+_ROLE_HEADS = ("leder", "leiar", "kontakt", "contact", "leader", "ansvarleg", "ansvarlig")
+
+
+def body_head(ctx: Context, titles: list[str]) -> Answer | None:
+    """The head (or deputy) of the body the question names, asked for by a job title
+    ("director of the UN centre"), or None when the titles are not a head's or the body has
+    no registered head."""
+    org = body_of(ctx)
+    wanted = set(titles)
+    if org is None or not wanted & (HEAD_TITLES | DEPUTY_TITLES):
+        return None
+    deputy = not wanted & HEAD_TITLES
+    heads = ctx.index.head_roles(org, deputy=deputy)
+    held = [h for r in heads for h in ctx.index.by_role_org.get((r, org), [])]
+    if not held:
+        return None
+    return _role_holders(ctx, held, None, heads)
+
+
+def unregistered_role_of_body(ctx: Context) -> Answer | None:
+    """A word nothing knows, written as a role of a named body ("the secretary of the steering
+    group"): the body has no such role registered, and its head (else the general contact)
+    can help. None when the question is not of that form."""
+    m, index, lang = ctx.mentions, ctx.index, ctx.lang
+    org = body_of(ctx)
+    if org is None:
+        return None
+    audience = index.org_audience.get(org)
+    span = m.span_of("org", org) or (m.span_of("audience", audience) if audience else None)
+    if span is None:
+        return None
+    j = span.start - 1
+    while j >= 0 and m.words[j] in _ARTICLES:
+        j -= 1
+    if j < 1 or m.words[j] not in _OF_BODY or (j - 1) not in m.unknown:
+        return None
+    before = j - 2
+    while before >= 0 and m.words[before] in _ARTICLES:
+        before -= 1
+    if before >= 0 and m.words[before] not in _COPULAS:
+        # Only "(who is) (the) secretary of ...": "hvem jobber i ..." has a verb there, and
+        # "what is the purpose of ..." is asked with "what".
+        return None
+    if before >= 1 and m.words[before - 1] not in lexicon.WHO:
+        return None
+    word = m.words[j - 1]
+    if (
+        word in index.concept_phrases
+        or word in lexicon.COMMON
+        or word in INTENT_WORDS
+        or index.is_event_word(word)
+        or any(head in word for head in _ROLE_HEADS)
+    ):
+        # Known words, and compounds ending in a known role's head ("prosjektleiaren",
+        # "kontakten"): a role the engine reads some other way, not an unknown one.
+        return None
+    body = render.organisation_name(index, org, lang) or org
+    text = ctx.msg("role_none_place", place=body, role=ctx.said(j - 1, j - 1))
+    heads = index.head_roles(org, deputy=False)
+    helpers = [h for r in heads for h in index.by_role_org.get((r, org), [])][:3]
+    if not helpers:
+        helpers = index.by_role.get(GENERAL_CONTACT, [])[:1]
+    if helpers:
+        contacts = ", ".join(render.name_and_email(index, h, lang) for h in helpers)
+        role = render.role_name(index, helpers[0].role.role, lang)
+        text += " " + ctx.msg("referral", role=role, contact=contacts)
+    return ctx.not_found(text, [render.contact_view(index, h, lang) for h in helpers])

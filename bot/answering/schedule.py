@@ -176,12 +176,14 @@ def answer_on_date(ctx: Context) -> Answer:
     if unknown:
         return unknown
     blocks: list[str] = []
-    found: list[EventRec] = []
+    found_once: dict[str, EventRec] = {}
     for rng in ranges:
         text, events = _on_range(ctx, rng)
         if events:
             blocks.append(text)
-            found.extend(e for e in events if e not in found)
+            for e in events:
+                found_once.setdefault(e.key, e)
+    found = list(found_once.values())
     if found:
         verdict = _same_day(ctx, found) or _yes_no(ctx, found)
         text = "\n\n".join(blocks)

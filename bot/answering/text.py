@@ -102,6 +102,10 @@ def stem_variants(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(variants))
 
 
+# The folded forms of the nynorsk and bokmål-only markers ("frå" -> "fra").
+_NN_NB_FOLDED = frozenset(" ".join(_fold_word(w)) for w in (*MARKERS_NN, *BOKMAL_ONLY))
+
+
 def detect_language(question: Question, entity_positions: Iterable[int]) -> str | None:
     """'nn', 'nb' or 'en' from the question's own words (names and places do not count), or
     None when the words do not tell. Norwegian against English first; then nynorsk when more
@@ -111,15 +115,19 @@ def detect_language(question: Question, entity_positions: Iterable[int]) -> str 
     for i, token in enumerate(question.tokens):
         if i in skip:
             continue
-        written = token.orig.lower()
-        if token.text in MARKERS_NB or written in MARKERS_NN:
+        if token.text in MARKERS_NB:
             norwegian += 1
         if token.text in MARKERS_EN:
             en += 1
         if _NB_LETTERS.search(token.orig):
             norwegian += 1
-        nynorsk += written in MARKERS_NN
-        bokmal += written in BOKMAL_ONLY
+        if token.text in _NN_NB_FOLDED:
+            # Only words that fold like a marker are lower-cased (most words are not).
+            written = token.orig.lower()
+            if written in MARKERS_NN:
+                nynorsk += 1
+                norwegian += token.text not in MARKERS_NB
+            bokmal += written in BOKMAL_ONLY
     if norwegian > en:
         return "nn" if nynorsk > bokmal else "nb"
     if en > norwegian:
