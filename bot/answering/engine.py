@@ -88,10 +88,14 @@ class AnswerEngine:
         with self._lock:
             current = self._index
             if current is None or current.version != data.version or current.data is not data:
-                places: Sequence[Place] = load_places(self._places_file)
-                names: KnownNames = load_names(self._names_file)
-                with paused_gc():
-                    current = self._index = Index(data, places, names)
+                # A chat edit of a few people (an address, a role) re-files just them.
+                rebound = current.with_people(data) if current is not None else None
+                if rebound is None:
+                    places: Sequence[Place] = load_places(self._places_file)
+                    names: KnownNames = load_names(self._names_file)
+                    with paused_gc():
+                        rebound = Index(data, places, names)
+                current = self._index = rebound
             return current
 
     def ask(self, question: str, lang: str | None = None) -> Answer:

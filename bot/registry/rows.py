@@ -26,6 +26,7 @@ from bot.registry.data import (
     RegistryData,
     RoleRec,
     RoleTypeRec,
+    changed_records,
 )
 from bot.registry.tables import (
     Audience,
@@ -455,37 +456,6 @@ def write_changes(
         raise ValueError("a person named in an audience is removed with an import")
     _write_people(session, people)
     return tuple(_write_events(session, before, after, now))
-
-
-def _differing(old: Sequence[Any], new: Sequence[Any], lo: int, hi: int) -> Iterable[int]:
-    """Positions in [lo, hi) where `old` and `new` hold unequal records. Tuple comparison runs
-    in C and passes identical elements by identity, so halving finds one change among
-    100,000 records in well under a millisecond."""
-    if old[lo:hi] == new[lo:hi]:
-        return
-    if hi - lo <= 32:
-        yield from (i for i in range(lo, hi) if old[i] != new[i])
-        return
-    middle = (lo + hi) // 2
-    yield from _differing(old, new, lo, middle)
-    yield from _differing(old, new, middle, hi)
-
-
-def changed_records(old: Sequence[Any], new: Sequence[Any]) -> list[tuple[Any, Any]]:
-    """(old, new) pairs of records, by key, that differ; (None, new) for added ones and
-    (old, None) for removed ones. A snapshot edited with dataclasses.replace shares every
-    untouched record in the same place, so the common case is one pass of identity tests."""
-    if len(new) >= len(old):
-        pairs = [(old[i], new[i]) for i in _differing(old, new[: len(old)], 0, len(old))]
-        if all(before.key == after.key for before, after in pairs):
-            return pairs + [(None, added) for added in new[len(old) :]]
-    by_key = {r.key: r for r in old}
-    pairs = []
-    for record in new:
-        previous = by_key.pop(record.key, None)
-        if previous is not record and previous != record:
-            pairs.append((previous, record))
-    return pairs + [(gone, None) for gone in by_key.values()]
 
 
 def _write_people(
