@@ -104,10 +104,10 @@ def event_contacts(
         role_type = data.role_type_by_key.get(role_key)
         if role_type is None:
             continue
-        for person in data.people:
-            for role in person.roles:
-                if role.role != role_key:
-                    continue
+        # The snapshot's index: the role's holders only, in registry order, each once with the
+        # first of their roles of this key that the event reaches.
+        for person, roles in data.role_holders.get(role_key, ()):
+            for role in roles:
                 if role.municipality and reach is not None and role.municipality not in reach:
                     continue
                 contacts.append(EventContact(person, role_type, role))

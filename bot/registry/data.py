@@ -221,6 +221,19 @@ class RegistryData:
         """Events by key."""
         return {e.key: e for e in self.events}
 
+    @cached_property
+    def role_holders(self) -> dict[str, tuple[tuple[PersonRec, tuple[RoleRec, ...]], ...]]:
+        """Role key -> each person holding it (registry order) with their roles of that key:
+        built once per snapshot, so "who holds X" costs X's holders, not a scan of everyone."""
+        found: dict[str, list[tuple[PersonRec, tuple[RoleRec, ...]]]] = {}
+        for person in self.people:
+            mine: dict[str, list[RoleRec]] = {}
+            for role in person.roles:
+                mine.setdefault(role.role, []).append(role)
+            for key, roles in mine.items():
+                found.setdefault(key, []).append((person, tuple(roles)))
+        return {key: tuple(holders) for key, holders in found.items()}
+
     def audience_members(self, audience_key: str, widen: bool | None = None) -> list[PersonRec]:
         """Everyone an audience reaches, each once, in registry order: its named people, the
         holders of its roles, and (without roles, or when widened: `widen`, else the
