@@ -4,13 +4,14 @@ aiohttp server that serves the same bytes with the same ETag handling, side by s
 The registry has 1,000 events (bench/synthetic.py `event_registry`: each names the 20 holders of
 its two contact roles), once with those 20 people and once grown to 10,000 people
 (`feed_registry`): the programme feed is byte-identical at both sizes (checked), so any
-difference in time is the cost of the registry's size. The registry is written to a SQLite
-database and read back through coordbot's own Registry, as `coordbot run` does.
+difference in time is the cost of the registry's size. Each size has its own server process
+(the registry written to a SQLite database and read back through coordbot's own Registry, as
+`coordbot run` does), and the minimal server has a process of its own too.
 
 For each size it prints:
 
 - feed built: a 200 the server has to build (a fresh server each round, one request for each of
-  en, nb and nn): the first such request, and the median of all;
+  en, nb and nn; the sizes take turns, as the machine's load drifts): the median, and the first;
 - 200 and 304 (If-None-Match with the feed's ETag) under load: requests/s and p50/p99 latency
   for coordbot's server and for the minimal server, measured alternately, best of `--rounds`;
 
@@ -46,7 +47,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -165,19 +166,7 @@ async def _client_main(url: str, etag: str | None, seconds: float, connections: 
     )
 
 
-# --- one registry size -----------------------------------------------------------------------
-
-
-@dataclass
-class SizeFigures:
-    """What one registry size measured."""
-
-    people: int
-    digest: str
-    size: int
-    first_build_ms: float
-    built_ms: list[float]
-    loads: dict[tuple[str, str], Load]  # (server, "200"|"304") -> best round
+# --- the servers, each in a process of its own ----------------------------------------------
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, bytes, dict[str, str]]:
@@ -187,8 +176,14 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, bytes, dict[
         return response.status, await response.read(), headers
 
 
-async def measure_size(people: int, args: argparse.Namespace, client: str) -> SizeFigures:
-    """Write the registry of `people` to a fresh database, then measure both servers."""
+def _say(message: dict[str, object]) -> None:
+    print(json.dumps(message), flush=True)
+
+
+async def serve_size(people: int, events: int) -> None:
+    """`--serve-size`: write the registry of `people` to a fresh database, read it back, serve
+    it with coordbot's server, and say where. Then, for each `build` line on stdin, build the
+    feed anew (a fresh server, nothing cached) in each language and say how long each took."""
     from bench.synthetic import feed_registry
     from bot.clock import SystemClock
     from bot.config import load_config
@@ -196,6 +191,8 @@ async def measure_size(people: int, args: argparse.Namespace, client: str) -> Si
     from bot.services import build_services
     from bot.web import CalendarServer
 
+    # The server warns that loopback links reach nobody else: true, and not what is measured.
+    logging.getLogger("coordbot.web").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         for name in [n for n in os.environ if n.startswith("COORDBOT_")]:
             del os.environ[name]
@@ -203,122 +200,183 @@ async def measure_size(people: int, args: argparse.Namespace, client: str) -> Si
         os.environ["COORDBOT_CALENDAR_LISTEN"] = "127.0.0.1:0"
         config = load_config()
         services = build_services(config, SystemClock(), seed=False)
-        try:
-            services.db.create_schema()
-            data = feed_registry(load_registry_file(config.data_file), args.events, people)
-            services.registry.replace(data)
-            await asyncio.to_thread(services.registry.snapshot)  # read once, as a running bot has
+        services.db.create_schema()
+        data = feed_registry(load_registry_file(config.data_file), events, people)
+        services.registry.replace(data)
+        del data  # a running bot holds only its own snapshot
+        await asyncio.to_thread(services.registry.snapshot)  # read once, as a running bot has
+        server = CalendarServer(services)
+        await server.start()
+        _say({"url": f"{server.base_url}/calendar/{FEED}.ics"})
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as http:
+            while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "build":
+                fresh = CalendarServer(services)
+                await fresh.start()
+                built = []
+                for lang in LANGS:
+                    url = f"{fresh.base_url}/calendar/{FEED}.ics?lang={lang}"
+                    began = time.perf_counter()
+                    status, _body, _headers = await _get(http, url)
+                    built.append((time.perf_counter() - began) * 1000)
+                    assert status == 200, status
+                await fresh.stop()
+                _say({"built_ms": built})
+        await server.stop()
+        services.close()
 
-            # Built feeds: a fresh server (nothing cached) each round, one request per language.
-            built: list[float] = []
-            document, headers = b"", {}
-            async with aiohttp.ClientSession() as http:
-                for _round in range(args.build_rounds):
-                    server = CalendarServer(services)
-                    await server.start()
-                    try:
-                        for lang in LANGS:
-                            url = f"{server.base_url}/calendar/{FEED}.ics?lang={lang}"
-                            began = time.perf_counter()
-                            status, body, sent = await _get(http, url)
-                            built.append((time.perf_counter() - began) * 1000)
-                            assert status == 200, status
-                            if lang == "en":
-                                document, headers = body, sent
-                    finally:
-                        await server.stop()
 
-            # Under load: coordbot's server and the minimal one, alternately.
-            server = CalendarServer(services)
-            await server.start()
-            minimal = web.AppRunner(minimal_app(document, headers), access_log=None)
-            await minimal.setup()
-            site = web.TCPSite(minimal, "127.0.0.1", 0)
-            await site.start()
-            minimal_port = minimal.addresses[0][1]
-            urls = {
-                "coordbot": f"{server.base_url}/calendar/{FEED}.ics",
-                "minimal": f"http://127.0.0.1:{minimal_port}/calendar/{FEED}.ics",
-            }
-            etag = headers["ETag"]
-            loads: dict[tuple[str, str], Load] = {}
-            run = wrk_load if client == "wrk" else aiohttp_load
-            try:
-                async with aiohttp.ClientSession() as http:
-                    for url in urls.values():  # both answer as the load expects
-                        status, body, _ = await _get(http, url)
-                        assert status == 200 and body == document, (url, status)
-                        async with http.get(url, headers={"If-None-Match": etag}) as response:
-                            assert response.status == 304, (url, response.status)
-                for _round in range(args.rounds):
-                    for kind in ("200", "304"):
-                        for name, url in urls.items():
-                            figure = await run(
-                                url, etag if kind == "304" else None, args.seconds, args.connections
-                            )
-                            best = loads.get((name, kind))
-                            if best is None or figure.rate > best.rate:
-                                loads[(name, kind)] = figure
-            finally:
-                await minimal.cleanup()
-                await server.stop()
-        finally:
-            services.close()
-    return SizeFigures(
-        people,
-        hashlib.sha256(document).hexdigest()[:16],
-        len(document),
-        built[0],
-        built,
-        loads,
-    )
+async def serve_minimal(source: str) -> None:
+    """`--minimal-from`: fetch the feed and its headers once from `source`, serve them with
+    `minimal_app` and say where; stop at the end of stdin."""
+    async with aiohttp.ClientSession() as http:
+        status, document, headers = await _get(http, source)
+        assert status == 200, status
+    runner = web.AppRunner(minimal_app(document, headers), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    _say({"url": f"http://127.0.0.1:{runner.addresses[0][1]}/calendar/{FEED}.ics"})
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+class Child:
+    """This script in a child process in one of its server roles, talked to by lines."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    @classmethod
+    async def start(cls, *arguments: str) -> Child:
+        """Start the child with `arguments`; returns once it said where it serves."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, *arguments, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        child = cls(process)
+        child.url = str((await child.read())["url"])
+        return child
+
+    url: str
+
+    async def read(self) -> dict[str, object]:
+        """The child's next message."""
+        assert self._process.stdout is not None
+        line = await self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("a server process ended early")
+        return dict(json.loads(line))
+
+    async def ask(self, line: str) -> dict[str, object]:
+        """Send a command line; the answer."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(line.encode() + b"\n")
+        await self._process.stdin.drain()
+        return await self.read()
+
+    async def stop(self) -> None:
+        """End its stdin and wait for it."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        await self._process.wait()
+
+
+# --- the driver ------------------------------------------------------------------------------
+
+
+@dataclass
+class SizeFigures:
+    """What one registry size measured."""
+
+    people: int
+    digest: str = ""
+    size: int = 0
+    built_ms: list[float] = field(default_factory=list)
+    loads: dict[tuple[str, str], Load] = field(default_factory=dict)  # best round
 
 
 def _load_line(label: str, load: Load) -> str:
     return (
-        f"{label:<10} {load.rate:9,.0f} req/s  p50 {load.p50_ms:7.2f} ms  p99 {load.p99_ms:7.2f} ms"
+        f"{label:<13} {load.rate:9,.0f} req/s  p50 {load.p50_ms:7.2f} ms  p99 {load.p99_ms:7.2f} ms"
     )
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    """Measure every size and print the figures and ratios."""
-    # The server warns that loopback links reach nobody else: true, and not what is measured.
-    logging.getLogger("coordbot.web").setLevel(logging.ERROR)
+    """Start a server process per size, measure, print the figures and ratios."""
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "aiohttp"
+    run = wrk_load if client == "wrk" else aiohttp_load
     sizes = [int(n) for n in args.people.split(",")]
     print(
         f"feed serving: {args.events} events, programme feed; load from {client} "
-        f"({args.connections} connections, {args.seconds:g} s per run, best of {args.rounds})"
+        f"({args.connections} connections, {args.seconds:g} s per run, best of {args.rounds}); "
+        "each server in a process of its own"
     )
-    results: list[SizeFigures] = []
+    figures = {people: SizeFigures(people) for people in sizes}
+    servers: dict[int, Child] = {}
+    minimals: dict[int, Child] = {}
+    try:
+        for people in sizes:
+            servers[people] = await Child.start(
+                "--serve-size", str(people), "--events", str(args.events)
+            )
+        # Built feeds, the sizes taking turns (the machine's load drifts).
+        for _round in range(args.build_rounds):
+            for people in sizes:
+                answer = await servers[people].ask("build")
+                figures[people].built_ms += [float(ms) for ms in answer["built_ms"]]  # type: ignore[attr-defined]
+        # Under load, one size at a time: coordbot's server and the minimal one take turns.
+        for people in sizes:
+            minimals[people] = await Child.start("--minimal-from", servers[people].url)
+            urls = {"coordbot": servers[people].url, "minimal": minimals[people].url}
+            async with aiohttp.ClientSession() as http:
+                status, document, headers = await _get(http, urls["coordbot"])
+                etag = headers["ETag"]
+                for url in urls.values():  # both answer as the load expects
+                    status, body, _ = await _get(http, url)
+                    assert status == 200 and body == document, (url, status)
+                    async with http.get(url, headers={"If-None-Match": etag}) as response:
+                        assert response.status == 304, (url, response.status)
+            figures[people].digest = hashlib.sha256(document).hexdigest()[:16]
+            figures[people].size = len(document)
+            for _round in range(args.rounds):
+                for kind in ("200", "304"):
+                    for name, url in urls.items():
+                        load = await run(
+                            url, etag if kind == "304" else None, args.seconds, args.connections
+                        )
+                        best = figures[people].loads.get((name, kind))
+                        if best is None or load.rate > best.rate:
+                            figures[people].loads[(name, kind)] = load
+            await minimals.pop(people).stop()
+    finally:
+        for child in [*servers.values(), *minimals.values()]:
+            await child.stop()
+
     for people in sizes:
-        figures = await measure_size(people, args, client)
-        results.append(figures)
-        print(f"\n{people:,} people: feed {figures.size / 1024:,.0f} KiB (sha256 {figures.digest})")
+        f = figures[people]
+        print(f"\n{people:,} people: feed {f.size / 1024:,.0f} KiB (sha256 {f.digest})")
         print(
-            f"  feed built (200 from a fresh server): first {figures.first_build_ms:,.0f} ms, "
-            f"median {statistics.median(figures.built_ms):,.0f} ms of {len(figures.built_ms)}"
+            f"  feed built (a 200 from a fresh server): median {statistics.median(f.built_ms):,.0f} ms "
+            f"of {len(f.built_ms)} (first {f.built_ms[0]:,.0f} ms)"
         )
         for kind in ("200", "304"):
             for name in ("coordbot", "minimal"):
-                print("  " + _load_line(f"{kind} {name}", figures.loads[(name, kind)]))
-        ratio = figures.loads[("coordbot", "304")].rate / figures.loads[("minimal", "304")].rate
-        print(f"  304 rate, coordbot / minimal: {ratio:.2f} (target >= 0.8)")
-        ratio = figures.loads[("coordbot", "200")].rate / figures.loads[("minimal", "200")].rate
-        print(f"  200 rate, coordbot / minimal: {ratio:.2f}")
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
-        same = "yes" if len({r.digest for r in results}) == 1 else "NO"
+                print("  " + _load_line(f"{kind} {name}", f.loads[(name, kind)]))
+        for kind, target in (("304", " (target >= 0.8)"), ("200", "")):
+            ratio = f.loads[("coordbot", kind)].rate / f.loads[("minimal", kind)].rate
+            print(f"  {kind} rate, coordbot / minimal: {ratio:.2f}{target}")
+    if len(sizes) >= 2:
+        small, large = figures[sizes[0]], figures[sizes[-1]]
+        same = "yes" if len({figures[p].digest for p in sizes}) == 1 else "NO"
         print(f"\nsame feed bytes at every size: {same}")
         ratio = statistics.median(large.built_ms) / statistics.median(small.built_ms)
         print(
             f"feed built, {large.people:,} vs {small.people:,} people: {ratio:.2f}x "
-            "(median; target <= 1.2x)"
+            "(medians; target <= 1.2x)"
         )
-        ratio = large.first_build_ms / small.first_build_ms
-        print(f"  first build, {large.people:,} vs {small.people:,} people: {ratio:.2f}x")
         for kind in ("200", "304"):
             ratio = small.loads[("coordbot", kind)].rate / large.loads[("coordbot", kind)].rate
             print(
@@ -339,7 +397,15 @@ def main() -> int:
     parser.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--etag", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--minimal-from", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_size is not None:
+        asyncio.run(serve_size(args.serve_size, args.events))
+        return 0
+    if args.minimal_from:
+        asyncio.run(serve_minimal(args.minimal_from))
+        return 0
     if args.load:
         load = asyncio.run(_client_main(args.load, args.etag, args.seconds, args.connections))
         print(json.dumps(load.__dict__))
