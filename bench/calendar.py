@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,63 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench.synthetic import event_registry  # noqa: E402
 from bot.calendar.feeds import feed_document, find_feed  # noqa: E402
 from bot.calendar.invites import Invitee, Organizer, build_invite  # noqa: E402
 from bot.config import CalendarConfig, EmailConfig  # noqa: E402
 from bot.mail import SmtpMailer  # noqa: E402
-from bot.registry.data import (  # noqa: E402
-    EventRec,
-    PersonRec,
-    RegistryData,
-    RoleRec,
-    RoleTypeRec,
-)
+from bot.registry.data import RegistryData  # noqa: E402
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = datetime(2020, 1, 15, 8, 0, tzinfo=UTC)
 ORGANIZER = Organizer("coordbot@u4ssc-norge.example.org", "U4SSC Norge - coordbot", "U4SSC Norge")
-
-
-def synthetic_registry(events: int) -> RegistryData:
-    """`events` items over three years, every third one timed, each naming two contacts."""
-    roles = (
-        RoleTypeRec("host", "host", "vert"),
-        RoleTypeRec("data", "data contact", "datakontakt"),
-    )
-    people = tuple(
-        PersonRec(
-            f"p{i}",
-            f"Person Nummer {i} Ærlig-Østby",
-            f"person{i}@kommune{i % 50}.example.org",
-            None,
-            (RoleRec("host" if i % 2 else "data"),),
-        )
-        for i in range(20)
-    )
-    items = []
-    for i in range(events):
-        day = date(2020, 1, 1) + timedelta(days=i % 1000)
-        timed = i % 3 == 0
-        start: date | datetime = (
-            datetime(day.year, day.month, day.day, 9, tzinfo=OSLO) if timed else day
-        )
-        end: date | datetime | None = start + timedelta(hours=2) if timed else None
-        items.append(
-            EventRec(
-                key=f"event-{i}",
-                kind=("meeting", "deadline", "milestone")[i % 3],
-                title_en=f'Meeting {i}: Bærekraftsløftet; network, "steering" group',
-                title_nb=f"Møte {i}: Bærekraftsløftet; nettverk, «styringsgruppe»",
-                start=start,
-                end=end,
-                location="Ålesund (The North West conference)",
-                description_en="Agenda: KPI data, profiles, the next batch.\nBring your laptop.",
-                contact_roles=("host", "data"),
-                sequence=i % 4,
-                updated_at=NOW,
-            )
-        )
-    return RegistryData(role_types=roles, people=people, events=tuple(items))
 
 
 def bench_feed(data: RegistryData) -> tuple[float, int]:
@@ -174,7 +127,7 @@ def main() -> int:
     parser.add_argument("--invites", type=int, default=1000)
     args = parser.parse_args()
 
-    data = synthetic_registry(args.events)
+    data = event_registry(args.events)
     seconds, size = bench_feed(data)
     print(
         f"feed: {args.events} events in {seconds * 1000:.0f} ms "

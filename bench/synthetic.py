@@ -6,16 +6,32 @@ are not in bot/data/names_no.txt: a benchmark over a closed list of names the en
 would flatter it. Every municipality gets a data contact and a network representative; the rest
 of the people are theme contacts spread over the municipalities, several to a theme where the
 registry is large, as a real national programme with many contacts per place would have.
+
+`event_registry` is the calendar benchmarks' 1,000-event registry, and `feed_registry` the same
+events in a registry grown to any number of people (bench/serve.py).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.answering.gazetteer import load_names, municipalities_2020
-from bot.registry.data import MunicipalityRec, PersonRec, RegistryData, RoleRec, RoleTypeRec
+from bot.registry.data import (
+    EventRec,
+    MunicipalityRec,
+    PersonRec,
+    RegistryData,
+    RoleRec,
+    RoleTypeRec,
+)
 from bot.textnorm import fold, slug
+
+OSLO = ZoneInfo("Europe/Oslo")
+# Every benchmark event's last change: feeds of the same events are byte-identical.
+EVENTS_CHANGED = datetime(2020, 1, 15, 8, 0, tzinfo=UTC)
 
 THEMES = [
     ("energy", "energi"), ("mobility", "mobilitet"), ("water", "vann"), ("waste", "avfall"),
@@ -205,3 +221,63 @@ services.registry.replace(data)
 services.close()
 print(" ".join(p.key for p in data.people[-50:] if p.email))
 """
+
+
+def event_registry(events: int) -> RegistryData:
+    """`events` items over three years, every third one timed, each naming its contacts: the
+    20 people who hold the two contact roles (the calendar benchmarks' registry)."""
+    roles = (
+        RoleTypeRec("host", "host", "vert"),
+        RoleTypeRec("data", "data contact", "datakontakt"),
+    )
+    people = tuple(
+        PersonRec(
+            f"p{i}",
+            f"Person Nummer {i} Ærlig-Østby",
+            f"person{i}@kommune{i % 50}.example.org",
+            None,
+            (RoleRec("host" if i % 2 else "data"),),
+        )
+        for i in range(20)
+    )
+    items = []
+    for i in range(events):
+        day = date(2020, 1, 1) + timedelta(days=i % 1000)
+        timed = i % 3 == 0
+        start: date | datetime = (
+            datetime(day.year, day.month, day.day, 9, tzinfo=OSLO) if timed else day
+        )
+        end: date | datetime | None = start + timedelta(hours=2) if timed else None
+        items.append(
+            EventRec(
+                key=f"event-{i}",
+                kind=("meeting", "deadline", "milestone")[i % 3],
+                title_en=f'Meeting {i}: Bærekraftsløftet; network, "steering" group',
+                title_nb=f"Møte {i}: Bærekraftsløftet; nettverk, «styringsgruppe»",
+                start=start,
+                end=end,
+                location="Ålesund (The North West conference)",
+                description_en="Agenda: KPI data, profiles, the next batch.\nBring your laptop.",
+                contact_roles=("host", "data"),
+                sequence=i % 4,
+                updated_at=EVENTS_CHANGED,
+            )
+        )
+    return RegistryData(role_types=roles, people=people, events=tuple(items))
+
+
+def feed_registry(seed: RegistryData, events: int, people: int) -> RegistryData:
+    """`event_registry(events)` grown to `people` with `synthetic_registry`'s municipalities
+    and people. The events still name only the 20 holders of their two contact roles, so the
+    feeds of every size are byte-identical: what differs is only the registry they are built
+    from."""
+    base = event_registry(events)
+    if people <= len(base.people):
+        return base
+    grown = synthetic_registry(seed, people - len(base.people))
+    return replace(
+        grown,
+        role_types=(*base.role_types, *grown.role_types),
+        people=(*base.people, *grown.people),
+        events=base.events,
+    )

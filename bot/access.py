@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, String, select
+from sqlalchemy import BigInteger, Boolean, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.config import Config
@@ -65,7 +67,7 @@ class ChatUserView:
         return self.chat_id is not None and self.blocked_at is None
 
 
-def _view(row: ChatUser) -> ChatUserView:
+def _view(row: ChatUser | Any) -> ChatUserView:
     return ChatUserView(
         telegram_user_id=row.telegram_user_id,
         chat_id=row.chat_id,
@@ -114,6 +116,104 @@ def record_chat_user(
                 row.blocked_at = None
         session.flush()
         return _view(row)
+
+
+class LastSeen:
+    """Records chat users as they write (bot.chat.service), with their "last seen" time written
+    at most once per `interval` per user instead of on every message.
+
+    Each message reads the user's row (approvals and links made elsewhere show at once); it is
+    written only for a new user, a change that matters (name, username, a private chat opened or
+    reopened after a block), or when the stored last-seen time is `interval` or more behind.
+    Otherwise the time waits here, and `flush()` (at stop) writes what is waiting: the stored
+    time is never more than `interval` behind, and a clean stop loses nothing. Thread-safe: the
+    transports call the chat service from worker threads."""
+
+    def __init__(self, db: Database, interval: timedelta = timedelta(minutes=1)) -> None:
+        self._db = db
+        self._interval = interval
+        self._waiting: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+        self.writes = 0  # rows written (for tests and benchmarks)
+        table = ChatUser.__table__
+        # Built once: the statement is the same for every message.
+        self._query = select(table).where(table.c.telegram_user_id == bindparam("user_id"))
+
+    def record(
+        self,
+        *,
+        telegram_user_id: int,
+        display_name: str,
+        username: str | None,
+        private_chat_id: int | None,
+        now: datetime,
+    ) -> ChatUserView:
+        """The user as stored, with `now` as their last-seen time (written or waiting)."""
+        with self._db.engine.connect() as connection:  # a read: no transaction to commit
+            row = connection.execute(self._query, {"user_id": telegram_user_id}).first()
+        if row is None:
+            with self._lock:
+                self._waiting.pop(telegram_user_id, None)
+            self.writes += 1
+            return record_chat_user(
+                self._db,
+                telegram_user_id=telegram_user_id,
+                display_name=display_name,
+                username=username,
+                private_chat_id=private_chat_id,
+                now=now,
+            )
+        view = _view(row)
+        changes: dict[str, object] = {}
+        if view.display_name != display_name[:200]:
+            changes["display_name"] = display_name[:200]
+        if view.username != username:
+            changes["username"] = username
+        if private_chat_id is not None and (
+            view.chat_id != private_chat_id or view.blocked_at is not None
+        ):
+            changes["chat_id"] = private_chat_id  # a private message reopens the chat
+            changes["blocked_at"] = None
+        if changes or now - view.last_seen_at >= self._interval:
+            changes["last_seen_at"] = max(now, view.last_seen_at)
+            with self._db.session() as session:
+                session.execute(
+                    update(ChatUser)
+                    .where(ChatUser.telegram_user_id == telegram_user_id)
+                    .values(**changes)
+                    .execution_options(synchronize_session=False)
+                )
+            with self._lock:
+                self._waiting.pop(telegram_user_id, None)
+            self.writes += 1
+            return replace(view, **changes)  # type: ignore[arg-type]
+        if now <= view.last_seen_at:
+            return view
+        with self._lock:
+            self._waiting[telegram_user_id] = max(now, self._waiting.get(telegram_user_id, now))
+        return replace(view, last_seen_at=now)
+
+    def waiting(self) -> int:
+        """How many users' last-seen times are not written yet."""
+        with self._lock:
+            return len(self._waiting)
+
+    def flush(self) -> int:
+        """Write every waiting last-seen time (never moving one back); the number written."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        if not waiting:
+            return 0
+        with self._db.session() as session:
+            for user_id, when in waiting.items():
+                session.execute(
+                    update(ChatUser)
+                    .where(ChatUser.telegram_user_id == user_id, ChatUser.last_seen_at < when)
+                    .values(last_seen_at=when)
+                    .execution_options(synchronize_session=False)
+                )
+        self.writes += len(waiting)
+        return len(waiting)
 
 
 def find_chat_user(db: Database, telegram_user_id: int) -> ChatUserView | None:

@@ -90,17 +90,19 @@ def chat_transport(
 ) -> list[Component]:
     """Telegram when a token is set, else the console chat on a terminal, else nothing."""
     from bot.chat import ChatService
+    from bot.chat.service import LastSeenFlush
 
     chat = ChatService(services)
     if services.config.telegram.token:
         from handlers.telegram.transport import TelegramChat
 
-        return [TelegramChat(services, chat)]
+        return [LastSeenFlush(chat), TelegramChat(services, chat)]
     if interactive:
         from handlers.console import ConsoleChat, locale_language
 
         out = output or sys.stdout
         return [
+            LastSeenFlush(chat),
             ConsoleChat(
                 chat,
                 input_fd=stdin_fd,
@@ -108,7 +110,7 @@ def chat_transport(
                 on_eof=request_stop,
                 language_code=locale_language(os.environ),
                 color=out.isatty(),
-            )
+            ),
         ]
     log.warning(
         "No Telegram token and no terminal: running without chat. "

@@ -12,22 +12,13 @@ import asyncio
 import html
 import logging
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
 from bot.access import feed_token_owner
-from bot.calendar.feeds import (
-    FeedLink,
-    UnknownFeed,
-    base_url_for,
-    feed_document,
-    feed_etag,
-    feed_last_modified,
-    find_feed,
-    links_for,
-    token_matches,
-)
+from bot.calendar.feedcache import FeedCache, FeedHead, SnapshotReader
+from bot.calendar.feeds import FeedLink, UnknownFeed, base_url_for, links_for, token_matches
 from bot.config import ConfigError
 from bot.dashboard import add_dashboard_routes
 from bot.registry.marks import MarkTarget, deadline_municipalities, mark_done
@@ -45,8 +36,6 @@ from bot.webhook import UpdateReceiver, add_webhook_route
 
 log = logging.getLogger("coordbot.web")
 
-_CACHE_LIMIT = 256
-
 
 class CalendarServer:
     """A bot.lifecycle.Component serving the feeds; `.port` and `.base_url` are known after
@@ -59,7 +48,9 @@ class CalendarServer:
         self._config = services.config.calendar
         self._runner: web.AppRunner | None = None
         self.site: GuardedSite | None = None
-        self._cache: dict[tuple[int, str, str], tuple[bytes, str, datetime | None]] = {}
+        # Built feeds and their ETags, per registry snapshot (bot.calendar.feedcache).
+        self.feeds = FeedCache(self._config)
+        self._snapshots = SnapshotReader(lambda: services.registry.snapshot())
         self.port: int | None = None
         self.host, port_text = _split_listen(self._config.listen)
         self._listen_port = port_text
@@ -196,39 +187,26 @@ class CalendarServer:
         lang = request.query.get("lang") or self._services.config.bot.default_language
         if lang not in ("en", "nb", "nn"):
             return web.Response(status=400, text="lang must be en, nb or nn\n")
-        try:
-            # The registry read touches the database: keep it off the event loop.
-            document, etag, modified = await asyncio.to_thread(self._document, name, lang)
-        except UnknownFeed:
-            return _not_found()
-        headers = {
-            "ETag": etag,
-            # Revalidate on every poll: a 304 costs nothing and changes show up at once.
-            "Cache-Control": "no-cache",
-            "Content-Disposition": f'inline; filename="{name}.ics"',
-        }
-        if modified is not None:
-            headers["Last-Modified"] = format_datetime(modified, usegmt=True)
-        if _etag_matches(request, etag) or (
-            "If-None-Match" not in request.headers and _not_modified_since(request, modified)
-        ):
-            return web.Response(status=304, headers=headers)
+        # The registry read may touch the database: off the event loop, one hop for all
+        # requests waiting at once.
+        data = await self._snapshots.get()
+        head = self.feeds.head(data, name, lang)
+        if head is not None and _not_modified(request, head):
+            return web.Response(status=304, headers=head.headers)  # no build, no bytes
+        entry = self.feeds.cached(data, name, lang)
+        if entry is None:
+            try:
+                entry = await asyncio.to_thread(self.feeds.entry, data, name, lang)
+            except UnknownFeed:
+                return _not_found()
+        if _not_modified(request, entry.head):
+            return web.Response(status=304, headers=entry.head.headers)
         return web.Response(
-            body=document, headers=headers, content_type="text/calendar", charset="utf-8"
+            body=entry.document,
+            headers=entry.head.headers,
+            content_type="text/calendar",
+            charset="utf-8",
         )
-
-    def _document(self, name: str, lang: str) -> tuple[bytes, str, datetime | None]:
-        data = self._services.registry.snapshot()
-        key = (data.version, name, lang)
-        cached = self._cache.get(key)
-        if cached is None:
-            spec = find_feed(data, name, lang)
-            document = feed_document(data, spec, self._config, lang)
-            cached = (document, feed_etag(document), feed_last_modified(data, spec))
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key] = cached
-        return cached
 
 
 def done_recorder(services: Services) -> DoneRecorder:
@@ -253,6 +231,13 @@ def done_recorder(services: Services) -> DoneRecorder:
         return event.title(lang), place.name
 
     return record
+
+
+def _not_modified(request: web.Request, head: FeedHead) -> bool:
+    """True when the client's copy is current: If-None-Match, or without it If-Modified-Since."""
+    if "If-None-Match" in request.headers:
+        return _etag_matches(request, head.etag)
+    return _not_modified_since(request, head.last_modified)
 
 
 def _not_modified_since(request: web.Request, modified: datetime | None) -> bool:

@@ -9,6 +9,7 @@ import os
 import pytest
 
 from bot.app import StartupError, build_components, chat_transport, serve
+from bot.chat.service import LastSeenFlush
 from bot.config import load_config
 from bot.services import Services, build_services
 from handlers.console import ConsoleChat
@@ -25,8 +26,9 @@ def test_the_chat_is_telegram_with_a_token_console_on_a_terminal_else_none(
 ) -> None:
     assert chat_transport(services, interactive=False) == []
     assert "No Telegram token and no terminal: running without chat" in caplog.text
-    [console] = chat_transport(services, interactive=True, output=io.StringIO())
-    assert isinstance(console, ConsoleChat)
+    # The last-seen flush comes first, so it stops after the chat: after the last message.
+    [flush, console] = chat_transport(services, interactive=True, output=io.StringIO())
+    assert isinstance(console, ConsoleChat) and isinstance(flush, LastSeenFlush)
 
     monkeypatch.setenv("COORDBOT_TELEGRAM_TOKEN", "123:abc")
     with_token = build_services(load_config(), services.clock)

@@ -104,7 +104,8 @@ def event_contacts(
         role_type = data.role_type_by_key.get(role_key)
         if role_type is None:
             continue
-        for person in data.people:
+        # The snapshot's index: the role's holders only, in registry order.
+        for person in data.holders(role_key):
             for role in person.roles:
                 if role.role != role_key:
                     continue

@@ -6,6 +6,7 @@ method here and renders the `Reply`. Nothing here knows which transport is talki
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,8 +74,11 @@ class ChatService:
         *,
         limiter: RateLimiter | None = None,
         choices: ChoiceStore | None = None,
+        seen: access.LastSeen | None = None,
     ) -> None:
         self.services = services
+        # Chat users as they write; "last seen" is written once a minute, not per message.
+        self.seen = seen or access.LastSeen(services.db)
         self.limiter = limiter or RateLimiter(
             services.config.telegram.questions_per_minute, services.clock
         )
@@ -248,6 +252,10 @@ class ChatService:
             sender.language_code, self._default_lang
         )
 
+    def flush(self) -> int:
+        """Write the last-seen times still waiting in memory (at stop); how many."""
+        return self.seen.flush()
+
     def menu(self, lang: Lang, *, coordinator: bool = False) -> list[tuple[str, str]]:
         """(command, description) pairs for a command menu in `lang`."""
         return [
@@ -267,8 +275,7 @@ class ChatService:
         user = None
         chosen: Lang | None = self._session_langs.get(sender.key)
         if sender.user_id is not None and not sender.console:
-            user = access.record_chat_user(
-                self.services.db,
+            user = self.seen.record(
                 telegram_user_id=sender.user_id,
                 display_name=sender.display_name,
                 username=sender.username,
@@ -445,6 +452,25 @@ class ChatService:
         return access.personal_feed_token(
             self.services.db, ctx.sender.user_id, self.services.clock.now()
         )
+
+
+class LastSeenFlush:
+    """A bot.lifecycle.Component that writes the chat's waiting last-seen times at stop. Listed
+    before the chat transport, it stops after it: after the last message was handled."""
+
+    name = "chat last-seen times"
+
+    def __init__(self, chat: ChatService) -> None:
+        self._chat = chat
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def stop(self) -> None:
+        """Write what is waiting (off the event loop: it is a database write)."""
+        written = await asyncio.to_thread(self._chat.flush)
+        if written:
+            log.info("wrote the last-seen time of %d chat users", written)
 
 
 def _too_long(lang: Lang, length: int) -> Reply:
