@@ -187,9 +187,9 @@ class CalendarServer:
         lang = request.query.get("lang") or self._services.config.bot.default_language
         if lang not in ("en", "nb", "nn"):
             return web.Response(status=400, text="lang must be en, nb or nn\n")
-        # The registry read may touch the database: off the event loop, one hop for all
-        # requests waiting at once.
-        data = await self._snapshots.get()
+        # A snapshot checked within the last second needs no database work and is taken here;
+        # otherwise the read goes off the event loop, one hop for all requests waiting at once.
+        data = self._services.registry.cached() or await self._snapshots.get()
         head = self.feeds.head(data, name, lang)
         if head is not None and _not_modified(request, head):
             return web.Response(status=304, headers=head.headers)  # no build, no bytes

@@ -169,3 +169,19 @@ def test_changed_records_finds_every_change_at_any_place() -> None:
         pairs = changed_records(old, tuple(new + added))
         assert sorted(int(o.key) for o, n in pairs if o is not None) == sorted(touched)
         assert [n.key for o, n in pairs if o is None] == [a.key for a in added]
+
+
+def test_a_cached_snapshot_is_handed_out_only_while_fresh_and_never_waits(services) -> None:
+    """cached() gives the snapshot within a second of its last check, None after that (when
+    snapshot() would ask the database) and None while another thread holds the registry."""
+    now = [100.0]
+    registry = Registry(services.db, services.clock, monotonic=lambda: now[0])
+    assert registry.cached() is None  # nothing read yet
+    read = registry.snapshot()
+    assert registry.cached() is read
+    now[0] += 1.5
+    assert registry.cached() is None
+    assert registry.snapshot() is read  # checked again: nobody wrote
+    assert registry.cached() is read
+    with registry._lock:  # another thread reading the registry
+        assert registry.cached() is None

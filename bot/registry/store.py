@@ -108,6 +108,18 @@ class Registry:
         with self._lock:
             self._snapshot = None
 
+    def cached(self) -> RegistryData | None:
+        """The snapshot when handing it out needs no database work (read, or checked against
+        the write counter, within the last second), else None; never waits for another
+        thread's read, so the event loop may call it."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            fresh = self._monotonic() - self._checked_at < 1.0
+            return self._snapshot if fresh else None
+        finally:
+            self._lock.release()
+
     def current(self) -> RegistryData:
         """The snapshot, checked against the database's write counter now rather than within
         the last second: what an edit must start from."""
