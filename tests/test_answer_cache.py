@@ -121,3 +121,21 @@ def test_a_damaged_or_foreign_cache_is_passed_over(
     assert again == first
     with kept.open("rb") as handle:
         assert pickle.load(handle) == (fingerprint, generation)
+
+
+def test_the_cached_index_files_everyone_as_the_built_one(services) -> None:
+    """Read back from the cache, every holdings table gives, key by key, the holdings the
+    built index has (made lazily from positions), and the other tables are equal."""
+    from bot.answering.index import HOLDING_TABLES
+
+    built = services.answers.index()
+    loaded = pickle.loads(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+    for name in HOLDING_TABLES:
+        mine, theirs = getattr(built, name), getattr(loaded, name)
+        keys = {k for k, v in mine.items() if v}
+        assert set(theirs.keys()) == keys, name
+        for key in keys:
+            assert theirs[key] == mine[key], (name, key)
+            assert key in theirs and theirs.get(("no", "such"), []) == []
+    assert loaded.phrases == built.phrases and loaded.emails == built.emails
+    assert loaded.data == built.data
