@@ -23,7 +23,7 @@ from bot.answering.reply import Context
 from bot.answering.resolve import Mentions, resolve
 from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
-from bot.gcpause import paused_gc
+from bot.gcpause import paused_gc, settle_heap
 from bot.i18n import LANGUAGES, reply_language
 from bot.registry.data import RegistryData
 from bot.resources import NAMES_FILE, PLACES_FILE
@@ -95,6 +95,7 @@ class AnswerEngine:
                     names: KnownNames = load_names(self._names_file)
                     with paused_gc():
                         rebound = Index(data, places, names)
+                    settle_heap()
                 current = self._index = rebound
             return current
 

@@ -260,6 +260,12 @@ class RegistryData:
         """Everyone registered with this e-mail address (case and spaces aside)."""
         return self._by_address.get(address.strip().lower(), ())
 
+    def build_lookups(self) -> None:
+        """Build the people lookups now (after a full read, off the event loop) rather than
+        in the first edit or question that needs one; edits then carry them forward."""
+        for name in ("person_by_key", "_positions", "_holdings", "_at_place", "_by_address"):
+            getattr(self, name)
+
     def carry_lookups(
         self,
         before: RegistryData,

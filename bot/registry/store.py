@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.gcpause import paused_gc
+from bot.gcpause import paused_gc, settle_heap
 from bot.registry.data import RegistryData, load_registry_file
 from bot.registry.rows import (
     bump_generation,
@@ -148,4 +148,7 @@ class Registry:
                 self._snapshot = dataclasses.replace(
                     data, version=self._version, generation=counter
                 )
+                with paused_gc():
+                    self._snapshot.build_lookups()
+                settle_heap()
             return self._snapshot
