@@ -106,8 +106,8 @@ def configure_logging(
     INFO into WARNING (a command's own output, the console chat stay readable); DEBUG and the
     levels above INFO are kept. `brief`: while only warnings are logged, the message alone.
     Without a config (it could not be read: the command says why) only warnings are logged,
-    and token-shaped values are still hidden. Handlers already on the root logger (a host
-    that set up logging itself) are kept and get the filter too."""
+    and token-shaped values are still hidden. A host that set up logging itself (handlers on
+    the root logger already, as under pytest) keeps its own."""
     level = config.bot.log_level.upper() if config is not None else "WARNING"
     numeric = logging.getLevelName(level)
     if not isinstance(numeric, int):
@@ -120,10 +120,9 @@ def configure_logging(
         stream = logging.StreamHandler(sys.stderr)
         short = brief and numeric >= logging.WARNING
         stream.setFormatter(logging.Formatter(_SHORT_FORMAT if short else _FULL_FORMAT))
+        stream.addFilter(redactor)
         root.addHandler(stream)
         root.setLevel(numeric)
-    for handler in root.handlers:
-        handler.addFilter(redactor)
     # httpx logs every request at INFO; the filter hides the token in the URL, and the lines
     # are noise besides.
     logging.getLogger("httpx").setLevel(logging.WARNING)
