@@ -325,7 +325,8 @@ def outgoing(message: Sendable, recipients: Sequence[str] | None = None) -> Outg
 
 def stored_message_id(data: bytes) -> str:
     """The Message-ID in stored message bytes (read from the header block, nothing parsed)."""
-    head = data.split(b"\r\n\r\n", 1)[0]
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[:end]  # the header block only, not a copy of the body
     match = re.search(rb"(?im)^message-id:[ \t]*(<[^>\r\n]*>)", head)
     return match.group(1).decode("ascii", "replace") if match else ""
 

@@ -21,6 +21,8 @@ from bot.delivery.worker import ChannelWorker, Screen, T, no_screen
 from bot.mail import Mailer, MailResult, Outgoing, stored_message_id
 
 log = logging.getLogger(__name__)
+# How long outcomes recorded in a batch's thread wait to be announced on the main loop.
+ANNOUNCE_SECONDS = 0.05
 
 
 def parse_stored(body: bytes) -> EmailMessage:
@@ -131,6 +133,7 @@ class EmailWorker(ChannelWorker):
         try:
             await self.in_db_thread(self._send_in_thread, rows, main_loop)
         finally:
+            self._announce()
             if not self._running:  # called on its own (not from `run`): nothing is kept
                 await self._close_thread()
         self.batches += 1
@@ -179,17 +182,19 @@ class EmailWorker(ChannelWorker):
             self._announce_soon(main_loop, pending)
 
     def _announce_soon(self, main_loop: asyncio.AbstractEventLoop, outcomes: list[Outcome]) -> None:
-        # Progress events belong to the main loop; outcomes recorded while an announcement
-        # is on its way go with it (one wake-up of the main loop, not one per message).
+        # Progress events belong to the main loop. It hears of outcomes a few times a second,
+        # not once per message: each wake-up takes the GIL from the thread that is sending.
+        # The batch's end announces what is left at once (`dispatch`).
         with self._lock:
             self._unannounced.extend(outcomes)
             if self._announcing:
                 return
             self._announcing = True
-        main_loop.call_soon_threadsafe(self._announce)
+        main_loop.call_soon_threadsafe(main_loop.call_later, ANNOUNCE_SECONDS, self._announce)
 
     def _announce(self) -> None:
         with self._lock:
             outcomes, self._unannounced = self._unannounced, []
             self._announcing = False
-        self.outbox.settled(outcomes)
+        if outcomes:
+            self.outbox.settled(outcomes)
