@@ -183,21 +183,6 @@ async def _main(services: Services, interactive: bool) -> None:
     await serve(components, stop, on_started=announce)
 
 
-def _configure_logging(config: Config, *, quiet: bool) -> None:
-    """Log to stderr through the secret-redacting filter; on the console chat only warnings,
-    so the chat stays readable."""
-    numeric = logging.getLevelName(config.bot.log_level.upper())
-    if quiet and isinstance(numeric, int) and numeric == logging.INFO:
-        numeric = logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=numeric, handlers=[handler])
-    redact.install(config, [handler])
-    # httpx logs every request at INFO; the filter hides the token in the URL, and the lines
-    # are noise besides.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def startup_warnings(config: Config, config_path: str | None) -> list[str]:
     """What the operator should know before anything runs: misspelt COORDBOT_* variables,
     a config file with secrets others can read."""
@@ -214,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot until SIGINT or SIGTERM."""
     config = load_config(args.config)
     interactive = sys.stdin.isatty()
-    _configure_logging(config, quiet=interactive and not config.telegram.token)
+    # Logging (through the redacting filter) was set up by the command line's entry point.
     for warning in startup_warnings(config, args.config):
         log.warning("%s", warning)
     log_startup(config)

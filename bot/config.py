@@ -40,7 +40,7 @@ class BotConfig:
     data_file: str = ""
     timezone: str = "Europe/Oslo"
     now: str = ""
-    default_language: str = "en"
+    default_language: str = "nb"
     directory_access: str = "open"
     log_level: str = "INFO"
     # The largest registry CSV `registry import` reads (100,000 contacts are about 20 MB).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -274,9 +275,41 @@ class Outgoing:
 
 
 Sendable = EmailMessage | Outgoing
-# Called with (index in the batch, result) as soon as each message has its result, so the
-# caller can record it before the next one goes out.
+# Called with (index in the batch, result) as soon as each message has its result; it has
+# finished before the next message's DATA goes out (the next envelope may be sent meanwhile),
+# so what it records is in place before the server can accept another message.
 ResultHook = Callable[[int, MailResult], Awaitable[None]]
+
+
+class _Reports:
+    """Hands each message's result to the hook as it comes, in order. The hook for message i
+    runs while message i+1's envelope (MAIL FROM, RCPT TO) is on the wire, and `settled` (before
+    every DATA) waits for it: at any time at most one accepted message is not yet reported."""
+
+    def __init__(self, results: list[MailResult | None], hook: ResultHook | None) -> None:
+        self.results = results
+        self._hook = hook
+        self._running: asyncio.Task[None] | None = None
+
+    async def add(self, index: int, result: MailResult) -> None:
+        """Note `result`; its report starts once the previous one has finished."""
+        self.results[index] = result
+        await self.settled()
+        if self._hook is not None:
+            self._running = asyncio.ensure_future(self._hook(index, result))
+
+    async def settled(self) -> None:
+        """Wait until every result so far is reported. A timeout or cancellation of the
+        caller does not cancel a report midway (it is a database write): it keeps running
+        and the next `settled` waits for it again."""
+        task = self._running
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._running = None
 
 
 def outgoing(message: Sendable, recipients: Sequence[str] | None = None) -> Outgoing:
@@ -292,7 +325,8 @@ def outgoing(message: Sendable, recipients: Sequence[str] | None = None) -> Outg
 
 def stored_message_id(data: bytes) -> str:
     """The Message-ID in stored message bytes (read from the header block, nothing parsed)."""
-    head = data.split(b"\r\n\r\n", 1)[0]
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[:end]  # the header block only, not a copy of the body
     match = re.search(rb"(?im)^message-id:[ \t]*(<[^>\r\n]*>)", head)
     return match.group(1).decode("ascii", "replace") if match else ""
 
@@ -324,7 +358,7 @@ class SmtpMailer:
     """A Mailer over aiosmtplib: one connection per batch (reconnecting if the server drops it),
     one attempt per message, TLS exactly as configured (`starttls`, `tls` or `none`).
 
-    The bytes go out as they are (aiosmtplib's `sendmail`, nothing parsed or serialised
+    The bytes go out as they are (aiosmtplib's MAIL, RCPT and DATA, nothing parsed or serialised
     again); with `email.dkim_*` set, a DKIM-Signature header is put in front of them.
     """
 
@@ -384,41 +418,33 @@ class SmtpMailer:
             for i, m in enumerate(messages)
         ]
         results: list[MailResult | None] = [None] * len(wire)
+        reports = _Reports(results, on_result)
         if not self._config.sending_configured:
             # Mail from an address nobody chose bounces or lands in junk: nothing goes out,
             # and the messages wait (temporary) until email.from_address is set.
             for i, out in enumerate(wire):
-                results[i] = _failure(out, None, "not sent: email.from_address is not set")
-                if on_result is not None:
-                    await on_result(i, results[i])  # type: ignore[arg-type]
+                await reports.add(i, _failure(out, None, "not sent: email.from_address is not set"))
+            await reports.settled()
             return [r for r in results if r is not None]
         try:
             async with asyncio.timeout(self._config.timeout):
-                await self._send_all(wire, results, on_result)
+                await self._send_all(wire, reports)
         except TimeoutError:
             pass  # the messages not reached yet are reported below
+        await reports.settled()
         final: list[MailResult] = []
         for i, (out, result) in enumerate(zip(wire, results, strict=True)):
             if result is None:
                 result = _failure(out, None, "not sent: the SMTP conversation timed out")
-                if on_result is not None:
-                    await on_result(i, result)
+                await reports.add(i, result)
             final.append(result)
+        await reports.settled()
         return final
 
-    async def _send_all(
-        self,
-        wire: Sequence[Outgoing],
-        results: list[MailResult | None],
-        on_result: ResultHook | None,
-    ) -> None:
+    async def _send_all(self, wire: Sequence[Outgoing], reports: _Reports) -> None:
         import aiosmtplib
 
-        async def done(i: int, result: MailResult) -> None:
-            results[i] = result
-            if on_result is not None:
-                await on_result(i, result)
-
+        done = reports.add
         client: aiosmtplib.SMTP | None = None
         try:
             for i, out in enumerate(wire):
@@ -433,7 +459,9 @@ class SmtpMailer:
                         return
                 sender = out.sender or self._config.from_address
                 try:
-                    result = await _send_one(client, out, sender, self._signed(out.data))
+                    result = await _send_one(
+                        client, out, sender, self._signed(out.data), reports.settled
+                    )
                 except _Dropped as dropped:
                     result = _failure(out, None, f"connection lost: {dropped}")
                     client.close()
@@ -484,7 +512,62 @@ def dkim_sign(data: bytes, selector: str, domain: str, private_key: bytes) -> by
     return bytes(signature) + data
 
 
-async def _send_one(client: aiosmtplib.SMTP, out: Outgoing, sender: str, data: bytes) -> MailResult:
+def _wire_size(data: bytes) -> int:
+    """The SIZE (RFC 1870) of `data` as it is transmitted: every line end as CRLF."""
+    crlf = data.count(b"\r\n")
+    # Bare CR or LF (never in what coordbot writes) each become a CRLF on the wire.
+    return len(data) + (data.count(b"\n") - crlf) + (data.count(b"\r") - crlf)
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    before_data: Callable[[], Awaitable[None]],
+) -> dict[str, aiosmtplib.SMTPResponse]:
+    """aiosmtplib's `sendmail`, with `before_data` awaited between the envelope and DATA.
+    Returns the refused recipients (when some were accepted); raises like `sendmail`."""
+    import aiosmtplib
+
+    options = [f"SIZE={_wire_size(data)}"] if client.supports_extension("size") else []
+    refused: list[aiosmtplib.SMTPRecipientRefused] = []
+    try:
+        await client.mail(sender, options=options)
+        for recipient in recipients:
+            try:
+                await client.rcpt(recipient)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused.append(exc)
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(refused)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused, ValueError):
+        await _reset(client)
+        raise
+    await before_data()  # its errors are the caller's (no envelope to keep: QUIT drops it)
+    try:
+        await client.data(data)
+    except aiosmtplib.SMTPResponseException:
+        await _reset(client)
+        raise
+    return {e.recipient: aiosmtplib.SMTPResponse(e.code, e.message) for e in refused}
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """RSET after a refusal, so the connection serves the next message (as `sendmail` does)."""
+    import aiosmtplib
+
+    with contextlib.suppress(ConnectionError, aiosmtplib.SMTPException):
+        await client.rset()
+
+
+async def _send_one(
+    client: aiosmtplib.SMTP,
+    out: Outgoing,
+    sender: str,
+    data: bytes,
+    before_data: Callable[[], Awaitable[None]],
+) -> MailResult:
     import aiosmtplib
 
     message_id = out.message_id or stored_message_id(out.data)
@@ -492,7 +575,9 @@ async def _send_one(client: aiosmtplib.SMTP, out: Outgoing, sender: str, data: b
     if not recipients:
         return MailResult(message_id, (), False, True, None, "the message names no recipient")
     try:
-        refused, _reply = await client.sendmail(sender, list(recipients), data)
+        refused = await _transaction(client, sender, recipients, data, before_data)
+    except ValueError as exc:  # an address aiosmtplib will not put on a command line
+        return MailResult(message_id, recipients, False, True, None, f"address not usable: {exc}")
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [e.code for e in exc.recipients]
         detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)

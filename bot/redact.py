@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterable
 
 from bot.config import Config
@@ -90,4 +91,40 @@ def install(config: Config, handlers: Iterable[logging.Handler] | None = None) -
     redactor = RedactingFilter(config_secrets(config))
     for handler in handlers if handlers is not None else logging.getLogger().handlers:
         handler.addFilter(redactor)
+    return redactor
+
+
+# What a command line prints while it logs only warnings: the message alone (the command's
+# own output stays readable); with INFO or DEBUG, when and where each line comes from.
+_SHORT_FORMAT = "%(message)s"
+_FULL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(
+    config: Config | None, *, quiet: bool, brief: bool = False
+) -> RedactingFilter:
+    """Log to stderr through one RedactingFilter: at `bot.log_level`, except that `quiet` turns
+    INFO into WARNING (a command's own output, the console chat stay readable); DEBUG and the
+    levels above INFO are kept. `brief`: while only warnings are logged, the message alone.
+    Without a config (it could not be read: the command says why) only warnings are logged,
+    and token-shaped values are still hidden. A host that set up logging itself (handlers on
+    the root logger already, as under pytest) keeps its own."""
+    level = config.bot.log_level.upper() if config is not None else "WARNING"
+    numeric = logging.getLevelName(level)
+    if not isinstance(numeric, int):
+        numeric = logging.WARNING
+    if quiet and numeric == logging.INFO:
+        numeric = logging.WARNING
+    redactor = RedactingFilter(config_secrets(config) if config is not None else ())
+    root = logging.getLogger()
+    if not root.handlers:
+        stream = logging.StreamHandler(sys.stderr)
+        short = brief and numeric >= logging.WARNING
+        stream.setFormatter(logging.Formatter(_SHORT_FORMAT if short else _FULL_FORMAT))
+        stream.addFilter(redactor)
+        root.addHandler(stream)
+        root.setLevel(numeric)
+    # httpx logs every request at INFO; the filter hides the token in the URL, and the lines
+    # are noise besides.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return redactor

@@ -119,6 +119,13 @@ def _isolated_env(
 
 
 @pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bot.default_language = "en"` for tests that read English texts about something else
+    (the default is bokmål: most recipients are Norwegian municipal contacts)."""
+    monkeypatch.setenv("COORDBOT_BOT_DEFAULT_LANGUAGE", "en")
+
+
+@pytest.fixture
 def config() -> Config:
     """Config from the (isolated) environment."""
     return load_config()

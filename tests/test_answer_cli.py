@@ -16,6 +16,12 @@ import pytest
 from bot.cli import main
 from bot.services import Services
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 CONTACT_KEYS = {"name", "email", "role", "organisation", "municipality"}

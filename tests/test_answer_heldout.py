@@ -47,7 +47,12 @@ def _bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def outcomes() -> list:
-    return _bench().run(HELDOUT)
+    # The floors were reached with English as bot.default_language, the fallback for a
+    # question whose language cannot be told ("mobile number for Kristian Mjøen"): set, not
+    # left to the default (bokmål since the recipients' language became the default).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("COORDBOT_BOT_DEFAULT_LANGUAGE", "en")
+        return _bench().run(HELDOUT)
 
 
 def test_the_file_is_the_one_written_before_the_engine_changed() -> None:

@@ -13,6 +13,12 @@ from bot.cli import main
 from tests.calendar_checks import check_imip, parse_both
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 

@@ -24,6 +24,12 @@ from bot.config import CalendarConfig, ConfigError
 from bot.services import Services
 from tests.calendar_checks import assert_vtimezones, parse_both
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -18,6 +18,11 @@ from bot.ratelimit import RateLimiter
 from bot.services import Services, build_services
 
 
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

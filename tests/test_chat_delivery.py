@@ -7,6 +7,12 @@ import pytest
 from bot.chat import ChatService, Sender
 from bot.services import Services
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 CONSOLE = Sender(None, None, "operator", console=True)

@@ -26,6 +26,12 @@ from handlers.console import ConsoleChat
 from tests.botapi_standin import BotApiStandIn, callback_update, message_update
 from tests.chat_fakes import COORDINATOR, USER, exchange, running_telegram, texts
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 pytest_plugins = ("tests.chat_fixtures",)

@@ -22,6 +22,12 @@ from bot.services import Services
 from handlers.console import PROMPT, ConsoleChat, locale_language
 from tests.chat_fakes import ScriptedEngine
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytestmark = pytest.mark.db  # touches the database: `make test` runs it on both
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,6 +24,12 @@ from bot.services import Services, build_services
 from bot.web import CalendarServer
 from tests.smtp_server import SmtpTestServer
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "var" / "screenshots"

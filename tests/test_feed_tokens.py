@@ -17,6 +17,12 @@ from bot.config import ConfigError, load_config
 from bot.services import build_services
 from bot.web import CalendarServer
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 SHARED = "s8Kq2LmZ7xV4nB1cR9tY6wE3pA0dF5gH"  # 32 characters
 ANNE, BJORN, STRANGER = 6001, 6002, 6003
 

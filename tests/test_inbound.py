@@ -19,6 +19,12 @@ from bot.inbound.models import InboundMessage
 from bot.services import build_services
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 FIXTURES = Path(__file__).parent / "fixtures" / "inbound"
 INBOUND = "coordbot@u4ssc.example.org"
 COORDINATOR = 4242

@@ -24,6 +24,12 @@ from tests.chat_fakes import COORDINATOR, USER, exchange, running_telegram, text
 from tests.dovecot_server import DovecotServer, DovecotUnavailable
 from tests.smtp_server import SmtpTestServer, smtp_env
 
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read English texts: the language is set, not left to the default (nb)."""
+
+
 pytest_plugins = ("tests.chat_fixtures",)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inbound"
@@ -262,7 +268,9 @@ def test_attendance_in_chat_for_coordinators_only(
     assert refused.kind == "refused" and "Geir" not in refused.plain_text()
     assert (
         "Usage: /attendance EVENT"
-        in chat.message(Sender(COORDINATOR, COORDINATOR, "Kari"), "/attendance").plain_text()
+        in chat.message(
+            Sender(COORDINATOR, COORDINATOR, "Kari", language_code="en"), "/attendance"
+        ).plain_text()
     )
 
 

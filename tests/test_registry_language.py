@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.chat.service import ChatService, Sender
 from bot.cli import main
 from bot.services import Services
 from bot.subscriptions import Subscriptions
@@ -81,3 +83,28 @@ async def test_unsubscribe_page_is_in_the_links_language(
         done = await client.post(path)
         assert done.status == 200
     assert "gro-saeten" in subscriptions.opted_out("network", "email")
+
+
+async def test_bokmaal_is_the_default_and_a_question_keeps_its_own_language(
+    services: Services,
+) -> None:
+    """Unset, bot.default_language is bokmål: a page whose link names no language and the
+    commands for a chat user whose client sends none are in bokmål, while a question is still
+    answered in the language it is written in."""
+    assert services.config.bot.default_language == "nb"
+    subscriptions = Subscriptions(services.db, services.clock, services.config)
+    url = subscriptions.unsubscribe_url("gro-saeten", "network", "email", "en")
+    path = re.sub(r"([?&])lang=en&?", r"\1", url.removeprefix("https://kalender.example.org"))
+    assert "lang=" not in path
+    async with TestClient(TestServer(CalendarServer(services).application())) as client:
+        page = await client.get(path)
+        text = await page.text()
+    assert page.status == 200 and "<html lang='nb'>" in text and ">Meld av</button>" in text
+
+    chat = ChatService(services)
+    nobody_said = Sender(4242, 4242, "Kari")  # no language_code
+    assert chat.message(nobody_said, "/help").lang == "nb"
+    english = chat.message(nobody_said, "who is the data contact in Bodø?")
+    norwegian = chat.message(nobody_said, "hvem er datakontakt i Bodø?")
+    assert (english.lang, norwegian.lang) == ("en", "nb")
+    assert "Vesa" in english.plain_text() and "Vesa" in norwegian.plain_text()

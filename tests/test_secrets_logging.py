@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
 from tests.botapi_standin import BotApiStandIn, message_update
+from tests.crowd import add_crowd
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = "7012345678:AAHfQ3xk9vT2mLq8ZpR4wY6uN1bC5dE7gJ0"
 WRONG = "7012345678:AAWrOnGwRoNgwRoNgwRoNgwRoNgwRoNg123"
 FEED_TOKEN = "Fd9sK2mQ7vX4pL8nR3tY6wZ1bC5hJ0gE"
 COORDINATOR = 777
+CHAT_BASE = 880_000
 
 
 def _env(api: BotApiStandIn, token: str) -> dict[str, str]:
@@ -93,3 +96,35 @@ async def test_a_good_token_and_feed_links_are_not_logged_at_debug() -> None:
     assert len(personal) == 1 and FEED_TOKEN not in personal
     assert "DEBUG" in log and "sendMessage" in log  # ... the log talks about it at DEBUG ...
     assert _leaks(log, GOOD, FEED_TOKEN, *personal) == [], log  # ... and shows no secret
+
+
+@pytest.mark.db
+async def test_other_commands_log_through_the_filter_too(config: Config) -> None:
+    """`coordbot broadcast` at DEBUG (not `run`): what it prints, on stdout and stderr, shows
+    neither the token (the Bot API URL carries it) nor the feed token."""
+    add_crowd(config, 3, CHAT_BASE)
+    async with BotApiStandIn(token=GOOD) as api:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "broadcast",
+            "--audience",
+            "crowd",
+            "--channel",
+            "telegram",
+            "--text",
+            "Hei",
+            cwd=REPO,
+            env=_env(api, GOOD),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        delivered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+    printed = out.decode() + err.decode()
+    assert process.returncode == 0, printed
+    assert len(delivered) == 3  # it did talk to the Bot API with the token ...
+    assert "DEBUG" in printed and "sendMessage" in printed  # ... and logged it at DEBUG ...
+    assert _leaks(printed, GOOD, FEED_TOKEN) == [], printed  # ... showing no secret

@@ -274,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.config import ConfigError
     from bot.registry.data import RegistryFileError
 
+    _configure_logging(args)
     try:
         command = getattr(importlib.import_module(module_name), func_name)
         return int(command(args))
@@ -292,6 +293,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Every command logs through the secret-redacting filter (bot.redact), at
+    `bot.log_level`; INFO lines only for `coordbot run` with Telegram or without a terminal
+    (the console chat, like every other command's output, stays readable)."""
+    from bot import redact
+    from bot.config import ConfigError, load_config
+
+    try:
+        config = load_config(getattr(args, "config", None))
+    except ConfigError:
+        config = None  # the command reports it; until then token-shaped values are hidden
+    quiet = args.command != "run" or (
+        sys.stdin.isatty() and not (config is not None and config.telegram.token)
+    )
+    redact.configure_logging(config, quiet=quiet, brief=args.command != "run")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ itself, both go through the outbox.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +30,8 @@ from bot.subscriptions import Subscriptions, find_audience
 SOURCE_KIND = "broadcast"
 # Seconds between two looks at a broadcast's progress while it is being delivered.
 PROGRESS_INTERVAL = 0.05
+# Seconds between two full counts for the progress line (they read the rows).
+PROGRESS_REPORT_SECONDS = 0.5
 _CONTROL_CHARS = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
 
 
@@ -440,6 +442,15 @@ def format_report(report: BroadcastReport) -> str:
     return "\n".join(lines)
 
 
+async def _final(
+    full: Callable[[], Awaitable[Progress]], on_progress: Callable[[Progress], None] | None
+) -> Progress:
+    progress = await full()
+    if on_progress is not None:
+        on_progress(progress)
+    return progress
+
+
 async def deliver_until_finished(
     workers: Sequence[ChannelWorker],
     outbox: Outbox,
@@ -462,22 +473,30 @@ async def deliver_until_finished(
     deadline = clock.now() + timedelta(seconds=give_up_after)
     loop = asyncio.get_running_loop()
     real_deadline = loop.time() + give_up_after
+    reported = -PROGRESS_REPORT_SECONDS
+
+    async def full() -> Progress:
+        return await asyncio.to_thread(outbox.progress, source, channels)
+
     try:
         while True:
             changed.clear()
-            progress = await asyncio.to_thread(outbox.progress, source, channels)
-            if on_progress is not None:
-                on_progress(progress)
-            if progress.finished or not tasks or loop.time() >= real_deadline:
-                return progress
-            if not progress.counts.get("sending"):
-                due = progress.next_due
+            # Whether it is finished, from the index alone; the full counts (which read the
+            # rows) for the progress line a few times a second, and for the caller at the end.
+            unsent = await asyncio.to_thread(outbox.unsent, source, channels)
+            if on_progress is not None and loop.time() - reported >= PROGRESS_REPORT_SECONDS:
+                reported = loop.time()
+                on_progress(await full())
+            if unsent.finished or not tasks or loop.time() >= real_deadline:
+                return await _final(full, on_progress)
+            if not unsent.counts.get("sending"):
+                due = unsent.next_due
                 if due is None or due > deadline or clock.now() >= deadline:
-                    return progress
+                    return await _final(full, on_progress)
             for task in tasks:
                 if task.done():
                     task.result()  # re-raise what stopped a worker
-                    return progress
+                    return await _final(full, on_progress)
             await wait_first(
                 changed.wait(),
                 asyncio.sleep(real_deadline - loop.time()),

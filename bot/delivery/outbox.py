@@ -9,6 +9,7 @@ to `pending`. Those rows are the only ones that can go out twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -23,7 +24,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.access import ChatUser
@@ -37,6 +47,7 @@ from bot.delivery.models import (
     PENDING,
     SENDING,
     SENT,
+    STATUSES,
     TELEGRAM,
     OutboxMessage,
 )
@@ -382,6 +393,36 @@ class Outbox:
         await asyncio.to_thread(self._record, outcomes)
         self._after_settle(outcomes)
 
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """`settle`'s database work alone, for a caller in a thread of its own (which calls
+        `settled` on the event loop afterwards)."""
+        self._record(outcomes)
+
+    def writer(self) -> Connection:
+        """A connection of its own for `settle_on` (the caller closes it)."""
+        return self._db.engine.connect()
+
+    def settle_on(self, connection: Connection, outcomes: Sequence[Outcome]) -> None:
+        """`settle`'s database work for a worker that records each message as the server
+        accepts it: on a connection the worker keeps for its batch, one short UPDATE and a
+        commit per accepted message (a session, or a connection from the pool, for each costs
+        more than the UPDATE). Call `settled` on the event loop afterwards."""
+        if len(outcomes) == 1 and outcomes[0].kind == "sent":
+            params = {"row": outcomes[0].id, "owner": self.owner.token, "now": self._clock.now()}
+            try:
+                connection.execute(_MARK_ONE_SENT, params)
+                connection.commit()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    connection.rollback()  # usable again (or reconnecting) for the next one
+                raise
+            return
+        self._record(outcomes)
+
+    def settled(self, outcomes: Sequence[Outcome]) -> None:
+        """Wake whoever waits on outcomes recorded by `settle_on` (on the event loop)."""
+        self._after_settle(outcomes)
+
     def _after_settle(self, outcomes: Sequence[Outcome]) -> None:
         if any(o.kind == "retry" for o in outcomes):
             self.notify()  # rows are pending again: an idle worker must look at their due time
@@ -394,15 +435,15 @@ class Outbox:
         sent = [o.id for o in outcomes if o.kind == "sent"]
         others = [o for o in outcomes if o.kind != "sent"]
         failed: list[FailedMessage] = []
-        # Only rows still claimed by this process: one released meanwhile (lease) and claimed
-        # again elsewhere is not ours to record.
-        ours = (OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.owner.token)
         if not others:
-            # The common case (every message accepted), recorded as each is: one statement on
-            # a plain connection, without a session's bookkeeping.
+            # The common case (every message accepted): one statement on a plain connection,
+            # without a session's bookkeeping.
             with self._db.engine.begin() as connection:
                 connection.execute(_MARK_SENT, {"ids": sent, "owner": self.owner.token, "now": now})
             return
+        # Only rows still claimed by this process: one released meanwhile (lease) and claimed
+        # again elsewhere is not ours to record.
+        ours = (OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.owner.token)
         with self._db.session() as session:
             if sent:
                 # The common case in one statement: little Python time while the loop waits
@@ -591,25 +632,39 @@ class Outbox:
             )
 
     def progress(self, source: Source, channels: Sequence[str] | None = None) -> Progress:
-        """Rows of one source (on some channels only, if given) by status."""
+        """Rows of one source (on some channels only, if given) by status.
+
+        Read from the two indexes alone, never from the rows: SQLite keeps `status` after
+        `body` in the row, so reading it walks every overflow page of a large e-mail (a
+        broadcast of 1,000 messages of 70 KB read 70 MB per look at its progress). The rows
+        not sent are few and all in `ix_outbox_due` (status, channel, due time); those sent
+        are the source's rows (`ix_outbox_source`) less the others."""
         where = _source_filter(source)
         if channels is not None:
+            # Read from the rows (the channel is early in them, before the body).
             where.append(OutboxMessage.channel.in_(list(channels)))
         with self._db.session() as session:
-            rows = session.execute(
-                select(
-                    OutboxMessage.status,
-                    func.count(),
-                    func.min(OutboxMessage.next_attempt_at),
-                )
-                .where(*where)
-                .group_by(OutboxMessage.status)
-            ).all()
+            total = session.scalar(select(func.count()).where(*where)) or 0
+            rows = session.execute(_unsent(source, channels)).all()
         counts = Counter({status: count for status, count, _due in rows})
+        if total - counts.total():
+            counts[SENT] = total - counts.total()
         due = next((d for status, _count, d in rows if status == PENDING), None)
         if isinstance(due, datetime) and due.tzinfo is None:
             due = due.replace(tzinfo=UTC)  # min() bypasses the column type on SQLite
         return Progress(dict(counts), due)
+
+    def unsent(self, source: Source, channels: Sequence[str] | None = None) -> Progress:
+        """`progress` without the count of rows sent, from ix_outbox_due alone (nothing read
+        from the rows): enough to tell whether the source is finished and when it is next due,
+        for a caller that looks often."""
+        with self._db.session() as session:
+            rows = session.execute(_unsent(source, channels)).all()
+        counts = {status: count for status, count, _due in rows}
+        due = next((d for status, _count, d in rows if status == PENDING), None)
+        if isinstance(due, datetime) and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return Progress(counts, due)
 
     def rows(self, source: Source) -> list[OutboxMessage]:
         """The rows of one source (detached), in id order."""
@@ -656,6 +711,24 @@ _MARK_SENT = (
     )
 )
 
+# The same for one row: a plain parameter, not an expanding IN list that is rendered again
+# on every execution.
+_MARK_ONE_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("row"),
+        _OUTBOX.c.status == SENDING,
+        _OUTBOX.c.claimed_by == bindparam("owner"),
+    )
+    .values(
+        status=SENT,
+        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
+        last_error=None,
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
+
 
 def _span(age: timedelta) -> str:
     hours = age.total_seconds() / 3600
@@ -677,6 +750,25 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.source_id,
     OutboxMessage.late,
 )
+
+
+def _unsent(source: Source, channels: Sequence[str] | None) -> Select[str, int, datetime]:
+    """Rows of `source` not sent, by status, with the earliest due time: from ix_outbox_due
+    (status, channel, due time) and ix_outbox_source alone."""
+    of_source = select(OutboxMessage.id).where(*_source_filter(source)).scalar_subquery()
+    where = [
+        OutboxMessage.status.in_([s for s in STATUSES if s != SENT]),
+        # `id + 0`, not `id`: a plain id would let SQLite look each row up by id and read
+        # it; this way it only tests the ids it finds in ix_outbox_due.
+        (OutboxMessage.id + 0).in_(of_source),
+    ]
+    if channels is not None:
+        where.append(OutboxMessage.channel.in_(list(channels)))
+    return (
+        select(OutboxMessage.status, func.count(), func.min(OutboxMessage.next_attempt_at))
+        .where(*where)
+        .group_by(OutboxMessage.status)
+    )
 
 
 def _source_filter(source: Source | None) -> list[Any]:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.delivery.outbox import Claimed, Outbox, Outcome, Source
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 
 # Rows to cancel instead of sending, with the reason (e.g. the recipient unsubscribed).
 Screen = Callable[[Sequence[Claimed]], Mapping[int, str]]
+# Claimed rows and those of them the screen holds back.
+Screened = tuple[list[Claimed], Mapping[int, str]]
+T = TypeVar("T")
 
 
 def no_screen(_rows: Sequence[Claimed]) -> Mapping[int, str]:
@@ -69,6 +73,10 @@ class ChannelWorker:
         self.sent = 0
         self._wake = outbox.listener()
 
+    async def in_db_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run database work off the event loop (a worker thread)."""
+        return await asyncio.to_thread(function, *args)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set."""
         while not stop.is_set():
@@ -78,7 +86,7 @@ class ChannelWorker:
             if can_claim:
                 # Claim and screen in one trip to a worker thread: each trip costs a thread
                 # switch, which on a busy machine is most of the time a batch takes.
-                rows, refused = await asyncio.to_thread(
+                rows, refused = await self.in_db_thread(
                     self._claim_and_screen, min(capacity, self.batch_size)
                 )
                 if rows:
@@ -87,15 +95,15 @@ class ChannelWorker:
             await self._idle(stop, can_claim)
         await self.drain()
 
-    def _claim_and_screen(self, limit: int) -> tuple[list[Claimed], Mapping[int, str]]:
+    def _claim_and_screen(self, limit: int) -> Screened:
         rows = self.outbox.claim(self.channel, limit, self.source)
         return rows, (self.screen(rows) if rows else {})
 
     async def _dispatch_screened(self, rows: list[Claimed], refused: Mapping[int, str]) -> None:
         if refused:
-            await self.outbox.settle_async(
-                [Outcome(r.id, "cancelled", refused[r.id]) for r in rows if r.id in refused]
-            )
+            outcomes = [Outcome(r.id, "cancelled", refused[r.id]) for r in rows if r.id in refused]
+            await self.in_db_thread(self.outbox.record, outcomes)
+            self.outbox.settled(outcomes)
             rows = [r for r in rows if r.id not in refused]
         if rows:
             await self.dispatch(rows)
@@ -105,7 +113,7 @@ class ChannelWorker:
         if self.busy():
             waits.append(self.wait_for_slot())
         if can_take_more:
-            due = await asyncio.to_thread(self.outbox.next_due, self.channel, self.source)
+            due = await self.in_db_thread(self.outbox.next_due, self.channel, self.source)
             if due is not None:
                 delay = (due - self.clock.now()).total_seconds()
                 waits.append(self.pacer.sleep(max(delay, 0.0)))
