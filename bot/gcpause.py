@@ -22,32 +22,37 @@ class _Pauses:
         self.lock = threading.Lock()
         self.depth = 0
         self.resume = False
+        self.settle = False
 
 
 _PAUSES = _Pauses()
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold off cyclic garbage collection for the duration of the block."""
+def paused_gc(*, settle: bool = False) -> Iterator[None]:
+    """Hold off cyclic garbage collection for the duration of the block.
+
+    With `settle` (after building a snapshot or an index of a large registry), every object
+    alive when the outermost pause ends is moved out of the collector's sight (gc.freeze)
+    before it runs again. Those records hold no reference cycles and are freed by reference
+    counting once replaced, but each full collection walked them all again, and the first
+    collection after a long pause walked every object the pause let pile up: pauses of a
+    tenth of a second and more at 100,000 contacts, in whatever thread happened to allocate.
+    """
     with _PAUSES.lock:
         if _PAUSES.depth == 0:
             _PAUSES.resume = gc.isenabled()
+            _PAUSES.settle = False
             gc.disable()
         _PAUSES.depth += 1
+        _PAUSES.settle |= settle
     try:
         yield
     finally:
         with _PAUSES.lock:
             _PAUSES.depth -= 1
-            if _PAUSES.depth == 0 and _PAUSES.resume:
-                gc.enable()
-
-
-def settle_heap() -> None:
-    """Move every object alive now out of the cyclic collector's sight (gc.freeze), after a
-    snapshot or an index of a large registry was built. Those hundreds of thousands of
-    records hold no reference cycles and are freed by reference counting once replaced, but
-    while they live each full collection walked them all again: pauses of a tenth of a second
-    and more at 100,000 contacts, in whatever thread happened to allocate."""
-    gc.freeze()
+            if _PAUSES.depth == 0:
+                if _PAUSES.settle:
+                    gc.freeze()  # before the collector can run on what the pause piled up
+                if _PAUSES.resume:
+                    gc.enable()

@@ -34,3 +34,17 @@ def test_an_error_inside_still_restores_the_collector() -> None:
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_a_settling_pause_freezes_what_lives_before_collecting_again() -> None:
+    """With settle, the objects alive at the end are moved out of the collector's sight."""
+    gc.unfreeze()
+    try:
+        kept = [object() for _ in range(1000)]
+        before = gc.get_freeze_count()
+        with paused_gc(settle=True):
+            kept += [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + 1000
+    finally:
+        gc.unfreeze()

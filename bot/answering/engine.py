@@ -23,7 +23,7 @@ from bot.answering.reply import Context
 from bot.answering.resolve import Mentions, resolve
 from bot.answering.text import MAX_QUESTION_CHARS, detect_language, prepare
 from bot.clock import Clock
-from bot.gcpause import paused_gc, settle_heap
+from bot.gcpause import paused_gc
 from bot.i18n import LANGUAGES, reply_language
 from bot.registry.data import RegistryData
 from bot.resources import NAMES_FILE, PLACES_FILE
@@ -93,9 +93,8 @@ class AnswerEngine:
                 if rebound is None:
                     places: Sequence[Place] = load_places(self._places_file)
                     names: KnownNames = load_names(self._names_file)
-                    with paused_gc():
+                    with paused_gc(settle=True):
                         rebound = Index(data, places, names)
-                    settle_heap()
                 current = self._index = rebound
             return current
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.gcpause import paused_gc, settle_heap
+from bot.gcpause import paused_gc
 from bot.registry.data import RegistryData, load_registry_file
 from bot.registry.rows import (
     bump_generation,
@@ -137,18 +137,18 @@ class Registry:
                     if generation(session) != self._snapshot_generation:
                         self._snapshot = None
             if self._snapshot is None:
-                with self._db.session() as session, paused_gc():
-                    # The counter first: a write landing between the two reads then makes the
-                    # next check read again, instead of a newer copy passing for an older one.
-                    counter = generation(session)
-                    data = read_registry(session, self._timezone)
-                self._checked_at = self._monotonic()
-                self._version += 1
-                self._snapshot_generation = counter
-                self._snapshot = dataclasses.replace(
-                    data, version=self._version, generation=counter
-                )
-                with paused_gc():
+                with paused_gc(settle=True):
+                    with self._db.session() as session:
+                        # The counter first: a write landing between the two reads then makes
+                        # the next check read again, instead of a newer copy passing for an
+                        # older one.
+                        counter = generation(session)
+                        data = read_registry(session, self._timezone)
+                    self._version += 1
+                    self._snapshot = dataclasses.replace(
+                        data, version=self._version, generation=counter
+                    )
                     self._snapshot.build_lookups()
-                settle_heap()
+                self._checked_at = self._monotonic()
+                self._snapshot_generation = counter
             return self._snapshot
