@@ -60,10 +60,6 @@ class ReminderScheduler:
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         )
         self._scheduler.start()
-        # Plan from the registry as it is now: the cached snapshot may be up to a second old
-        # (bot.registry.store), and the fingerprint read below would then hide that for good.
-        # It matters when a standing-by instance becomes the leader just after an edit.
-        self._services.registry.invalidate()
         await self.rebuild()
         self._watch = asyncio.create_task(self._watch_registry(), name="reminders:watch")
 
@@ -83,6 +79,11 @@ class ReminderScheduler:
         and send what is due now."""
         async with self._lock:
             self._fingerprint = await asyncio.to_thread(self._read_fingerprint)
+            # Plan from a registry at least as new as that fingerprint: the cached snapshot
+            # may be up to a second old (bot.registry.store), which the fingerprint would then
+            # hide for good (say, in an instance that became the leader just after an edit).
+            # Checked against the write counter, it is read again only if someone wrote.
+            await asyncio.to_thread(self._services.registry.current)
             now = self._services.clock.now()
             plan = await asyncio.to_thread(current_plan, self._services, now)
             scheduler = self.scheduler
@@ -132,7 +133,6 @@ class ReminderScheduler:
 
     async def registry_changed(self) -> None:
         """Rebuild now (call after writing the registry in this process)."""
-        self._services.registry.invalidate()
         await self.rebuild()
 
     def _read_fingerprint(self) -> tuple[object, ...]:

@@ -77,3 +77,21 @@ def test_an_edit_shows_in_the_next_answer(services: Services) -> None:
     assert "vesa@bodo.kommune.no" in answer and "jantti@" not in answer
     apply_edit(services, RoleEdit("geir-graff", "data_contact", "bodo"), ACTOR)
     assert "Geir Graff" in services.answers.ask("who is Bodø's data contact?").text
+
+
+def test_re_filing_keeps_the_tables_it_does_not_touch(services: Services) -> None:
+    """An edit re-files into copies of the tables the person is filed in (their holdings
+    name the changed record); every other table is the very same object, not rebuilt and
+    not read back from the cache's compact form."""
+    first = services.answers.index()
+    # Bærum's data contact: one role at a municipality, no body, no job title.
+    christian = services.registry.snapshot().person_by_key["christian-holmas-haave"]
+    assert all(r.municipality and not r.organisation and not r.title for r in christian.roles)
+    apply_edit(services, EmailEdit(christian.key, "christian@baerum.kommune.no"), ACTOR)
+    moved = services.answers.index()
+    assert moved is not first and moved.phrases is first.phrases
+    for name in ("by_role_org", "by_org", "by_title", "by_role_unplaced"):
+        assert getattr(moved, name) is getattr(first, name), name
+    for name in ("by_role", "by_role_place", "by_place"):
+        assert type(getattr(moved, name)).__name__ == "defaultdict", name
+        assert getattr(moved, name) is not getattr(first, name), name

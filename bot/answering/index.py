@@ -7,7 +7,6 @@ vocabulary of single words (small even at 10,000 contacts, since names share the
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
@@ -234,7 +233,9 @@ class Index:
         pairs: list[tuple[PersonRec, PersonRec]] = changes
         if any(before.name != after.name for before, after in pairs):
             return None
-        new = copy.copy(self)
+        # A plain attribute copy: copy.copy would go through the cache's __getstate__.
+        new = Index.__new__(Index)
+        new.__dict__.update(self.__dict__)
         new.data, new.version = data, data.version
         new.emails = dict(self.emails)
         addresses = {p.email.strip().lower() for pair in pairs for p in pair if p.email}
