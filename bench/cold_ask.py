@@ -51,6 +51,9 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
 def environment(repo: Path, database: Path, tmp: str) -> dict[str, str]:
     """The environment of one checkout's processes: its code, a database of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COORDBOT_")}
+    # Byte-code cached as on an installed system (pip compiles a wheel's modules); an
+    # environment that forbids writing it would have every cold start compile the sources.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "PYTHONPATH": f"{repo}{os.pathsep}{ROOT}",

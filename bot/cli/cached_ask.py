@@ -94,7 +94,8 @@ def answer_from_cache(args: argparse.Namespace, config: Config) -> int | None:
             header = pickle.load(handle)
             if header != (code_fingerprint(), generation):
                 return None
-            with paused_gc():
+            # Frozen as it ends: the first collection would otherwise walk every object read.
+            with paused_gc(settle=True):
                 index = pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
