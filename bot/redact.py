@@ -125,6 +125,8 @@ def configure_logging(
         root.addHandler(stream)
         root.setLevel(numeric)
     # httpx logs every request at INFO; the filter hides the token in the URL, and the lines
-    # are noise besides.
+    # are noise besides. Alembic logs its plugins and SQL dialect at INFO; coordbot says
+    # itself what a migration created, stamped or upgraded.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return redactor
