@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import pickle
 import sqlite3
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.gcpause import paused_gc
 
@@ -141,10 +140,10 @@ def question_text(args: argparse.Namespace) -> str:
 
 def print_answer(args: argparse.Namespace, engine: AnswerEngine, question: str) -> None:
     """Print the answer as text, or as the JSON document of `--json`."""
+    from bot.cli.support import print_json
+
     answer = engine.ask(question, lang=args.lang)
     if args.json:
-        value: Any = answer.to_json()
-        json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print_json(answer.to_json())
     else:
         print(answer.text)

@@ -7,16 +7,21 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.clock import build_clock
-from bot.config import load_config
-from bot.services import Services, build_services
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 @contextmanager
 def open_services(args: argparse.Namespace, now: str | None = None) -> Iterator[Services]:
     """Services for one CLI command; `now` (ISO 8601) fixes the clock."""
+    # Imported here, not above: print_json serves the cached `coordbot ask`, which never
+    # loads the database layer.
+    from bot.clock import build_clock
+    from bot.config import load_config
+    from bot.services import build_services
+
     config = load_config(getattr(args, "config", None))
     services = build_services(config, build_clock(config, now))
     try:

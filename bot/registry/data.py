@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
@@ -179,6 +179,31 @@ class EventRec:
         return self.description_en or self.description_nb
 
 
+# How the snapshot files people (by role, by municipality, by address): used both to build
+# the lookups and to re-file edited people in them (RegistryData.carry_lookups).
+def _roles_of(person: PersonRec) -> set[str]:
+    return {r.role for r in person.roles}
+
+
+def _places_of(person: PersonRec) -> set[str]:
+    return {r.municipality for r in person.roles if r.municipality}
+
+
+def _address_of(person: PersonRec) -> set[str]:
+    return {person.email.strip().lower()} if person.email else set()
+
+
+def _people_by(
+    people: Sequence[PersonRec], keys_of: Callable[[PersonRec], set[str]]
+) -> dict[str, tuple[PersonRec, ...]]:
+    """Key -> everyone filed under it, in registry order."""
+    found: dict[str, list[PersonRec]] = {}
+    for person in people:
+        for key in keys_of(person):
+            found.setdefault(key, []).append(person)
+    return {key: tuple(group) for key, group in found.items()}
+
+
 @dataclass(frozen=True)
 class RegistryData:
     """The whole registry as immutable records, with lookups by key."""
@@ -234,27 +259,15 @@ class RegistryData:
 
     @cached_property
     def _holdings(self) -> dict[str, tuple[PersonRec, ...]]:
-        found: dict[str, list[PersonRec]] = {}
-        for p in self.people:
-            for role in dict.fromkeys(r.role for r in p.roles):
-                found.setdefault(role, []).append(p)
-        return {role: tuple(people) for role, people in found.items()}
+        return _people_by(self.people, _roles_of)
 
     @cached_property
     def _at_place(self) -> dict[str, tuple[PersonRec, ...]]:
-        found: dict[str, list[PersonRec]] = {}
-        for p in self.people:
-            for place in dict.fromkeys(r.municipality for r in p.roles if r.municipality):
-                found.setdefault(place, []).append(p)
-        return {place: tuple(people) for place, people in found.items()}
+        return _people_by(self.people, _places_of)
 
     @cached_property
     def _by_address(self) -> dict[str, tuple[PersonRec, ...]]:
-        found: dict[str, list[PersonRec]] = {}
-        for p in self.people:
-            if p.email:
-                found.setdefault(p.email.strip().lower(), []).append(p)
-        return {address: tuple(people) for address, people in found.items()}
+        return _people_by(self.people, _address_of)
 
     def people_with_address(self, address: str) -> tuple[PersonRec, ...]:
         """Everyone registered with this e-mail address (case and spaces aside)."""
@@ -301,9 +314,9 @@ class RegistryData:
             return
         order = positions.__getitem__
         for name, keys_of in (
-            ("_holdings", lambda p: {r.role for r in p.roles}),
-            ("_at_place", lambda p: {r.municipality for r in p.roles if r.municipality}),
-            ("_by_address", lambda p: {p.email.strip().lower()} if p.email else set()),
+            ("_holdings", _roles_of),
+            ("_at_place", _places_of),
+            ("_by_address", _address_of),
         ):
             if name not in built:
                 continue
