@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.answering import lexicon
@@ -109,7 +109,7 @@ class LazyHoldings:
     Unpickling every table whole took most of a cold ask at 100,000 contacts."""
 
     def __init__(
-        self, compact: dict[Hashable, tuple[int, ...]], people: Sequence[PersonRec]
+        self, compact: Mapping[Hashable, tuple[int, ...]], people: Sequence[PersonRec]
     ) -> None:
         self._compact = compact
         self._people = people

@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.gcpause import paused_gc
-
 if TYPE_CHECKING:
     from bot.answering.engine import AnswerEngine
     from bot.config import Config
@@ -52,7 +50,8 @@ def code_fingerprint() -> str:
 
     parts = [sys.version]
     folder = Path(answering.__file__).parent
-    files = [*sorted(folder.glob("*.py")), Path(data.__file__)]
+    files = [*sorted(folder.glob("*.py")), Path(data.__file__), Path(__file__)]
+    files.append(Path(__file__).with_name("answer_store.py"))
     from bot.answering.gazetteer import NAMES_FILE, PLACES_FILE
 
     files += [NAMES_FILE, PLACES_FILE]
@@ -88,23 +87,22 @@ def answer_from_cache(args: argparse.Namespace, config: Config) -> int | None:
     path = cache_file(database)
     if generation is None or not path.exists():
         return None
-    try:
-        with path.open("rb") as handle:
-            header = pickle.load(handle)
-            if header != (code_fingerprint(), generation):
-                return None
-            # Frozen as it ends: the first collection would otherwise walk every object read.
-            with paused_gc(settle=True):
-                index = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    from bot.cli.answer_store import read_store
+
+    found = read_store(path, code_fingerprint(), generation)
+    if found is None:
         return None
+    index, close = found
     from bot.answering.engine import AnswerEngine
     from bot.clock import build_clock
 
-    engine = AnswerEngine.from_index(
-        index, build_clock(config, args.now), config.bot.default_language
-    )
-    print_answer(args, engine, question_text(args))
+    try:
+        engine = AnswerEngine.from_index(
+            index, build_clock(config, args.now), config.bot.default_language
+        )
+        print_answer(args, engine, question_text(args))
+    finally:
+        close()
     return 0
 
 
@@ -121,12 +119,13 @@ def store_cache(config: Config, engine: AnswerEngine, generation: int) -> None:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
     except OSError:
         return
+    os.close(handle)  # mkstemp made it owner-only; SQLite writes it
     try:
-        with os.fdopen(handle, "wb") as out:  # mkstemp makes it owner-only
-            pickle.dump((code_fingerprint(), generation), out, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(engine.index(), out, protocol=pickle.HIGHEST_PROTOCOL)
+        from bot.cli.answer_store import write_store
+
+        write_store(Path(temporary), engine.index(), code_fingerprint(), generation)
         os.replace(temporary, target)
-    except (OSError, pickle.PicklingError, RecursionError):
+    except (OSError, sqlite3.Error, ValueError, pickle.PicklingError, RecursionError):
         Path(temporary).unlink(missing_ok=True)
 
 
