@@ -3,7 +3,7 @@
 bot/data/registry.toml into a throwaway SQLite database, the clock fixed at the row's `now`), checked
 against the row's expectation. Prints accuracy overall and per class, and each failure with why.
 
-Run: `python bench/heldout.py [--failures] [--json]`.
+Run: `python bench/heldout.py [--failures] [--json] [--file tests/data/questions_heldout_2.toml]`.
 
 Checks per row (the file's own conventions, see its `note` fields):
 - status: equal, or one of the alternatives of "a|b";
@@ -60,10 +60,16 @@ def load_rows(path: Path = HELDOUT) -> list[dict[str, Any]]:
         return list(tomllib.load(f)["q"])
 
 
+def _statuses(expected: str) -> set[str]:
+    """The statuses a row accepts. The second file's writer was told to call "not
+    registered" `unknown` (the brief's word, not the contract's); it means `not_found`."""
+    return {"not_found" if s == "unknown" else s for s in expected.split("|")}
+
+
 def check(row: dict[str, Any], doc: dict[str, Any]) -> list[str]:
     """The names of the checks the answer fails."""
     failed = []
-    if doc["status"] not in row["status"].split("|"):
+    if doc["status"] not in _statuses(row["status"]):
         failed.append("status")
     if doc["lang"] != row["lang"]:
         failed.append("lang")
@@ -134,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--failures", action="store_true", help="list every failed row")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--file", type=Path, default=HELDOUT, help="the question file (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
-    outcomes = run()
+    outcomes = run(args.file)
     s = summary(outcomes)
     if args.json:
         print(json.dumps(s, ensure_ascii=False, indent=2))
