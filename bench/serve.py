@@ -16,7 +16,10 @@ For each size it prints:
   for coordbot's server and for the minimal server, measured alternately, best of `--rounds`;
 
 and the ratios against the targets: a built feed at 10,000 people vs 20 people (<= 1.2x), and
-coordbot's 304 rate vs the minimal server's (>= 0.8).
+coordbot's 304 rate vs the minimal server's (>= 0.8). Beside each rate, the server process's CPU
+time per request (from /proc, the least of the rounds), and the rate ratio per CPU second: on a
+shared machine the other processes move the rates from run to run by more than the difference
+measured, the CPU a request costs much less.
 
 The load comes from one process: wrk (the Debian package `wrk`) when it is installed, else an
 aiohttp client with `--connections` concurrent requests in a child process. The output says which.
@@ -47,7 +50,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from aiohttp import web
@@ -63,6 +66,8 @@ class Load:
     rate: float  # requests/s
     p50_ms: float
     p99_ms: float
+    requests: int = 0  # answered in the run
+    cpu_us: float = 0.0  # the server process's CPU time per request, microseconds
 
 
 # --- the minimal server ----------------------------------------------------------------------
@@ -121,9 +126,10 @@ async def wrk_load(url: str, etag: str | None, seconds: float, connections: int)
     if process.returncode != 0 or "Non-2xx or 3xx" in text or "Socket errors" in text:
         raise RuntimeError(f"wrk failed or saw errors:\n{text}{err.decode()}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
     p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
     p99 = _wrk_ms(re.search(r"\s99%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
-    return Load(rate, p50, p99)
+    return Load(rate, p50, p99, requests)
 
 
 async def aiohttp_load(url: str, etag: str | None, seconds: float, connections: int) -> Load:
@@ -163,6 +169,7 @@ async def _client_main(url: str, etag: str | None, seconds: float, connections: 
         len(latencies) / elapsed,
         latencies[len(latencies) // 2] * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        len(latencies),
     )
 
 
@@ -260,6 +267,11 @@ class Child:
 
     url: str
 
+    def cpu_seconds(self) -> float:
+        """The process's CPU time so far (user + system, all its threads), from /proc."""
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def read(self) -> dict[str, object]:
         """The child's next message."""
         assert self._process.stdout is not None
@@ -294,11 +306,13 @@ class SizeFigures:
     size: int = 0
     built_ms: list[float] = field(default_factory=list)
     loads: dict[tuple[str, str], Load] = field(default_factory=dict)  # best round
+    cpu_us: dict[tuple[str, str], float] = field(default_factory=dict)  # least per request
 
 
-def _load_line(label: str, load: Load) -> str:
+def _load_line(label: str, load: Load, cpu_us: float) -> str:
     return (
         f"{label:<13} {load.rate:9,.0f} req/s  p50 {load.p50_ms:7.2f} ms  p99 {load.p99_ms:7.2f} ms"
+        f"  server CPU {cpu_us:7.1f} us/request"
     )
 
 
@@ -341,15 +355,22 @@ async def main_async(args: argparse.Namespace) -> int:
                         assert response.status == 304, (url, response.status)
             figures[people].digest = hashlib.sha256(document).hexdigest()[:16]
             figures[people].size = len(document)
+            children = {"coordbot": servers[people], "minimal": minimals[people]}
             for _round in range(args.rounds):
                 for kind in ("200", "304"):
                     for name, url in urls.items():
+                        cpu = children[name].cpu_seconds()
                         load = await run(
                             url, etag if kind == "304" else None, args.seconds, args.connections
                         )
-                        best = figures[people].loads.get((name, kind))
+                        used = children[name].cpu_seconds() - cpu
+                        load = replace(load, cpu_us=used / max(1, load.requests) * 1e6)
+                        key = (name, kind)
+                        best = figures[people].loads.get(key)
                         if best is None or load.rate > best.rate:
-                            figures[people].loads[(name, kind)] = load
+                            figures[people].loads[key] = load
+                        least = figures[people].cpu_us.get(key)
+                        figures[people].cpu_us[key] = min(load.cpu_us, least or load.cpu_us)
             await minimals.pop(people).stop()
     finally:
         for child in [*servers.values(), *minimals.values()]:
@@ -364,10 +385,15 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         for kind in ("200", "304"):
             for name in ("coordbot", "minimal"):
-                print("  " + _load_line(f"{kind} {name}", f.loads[(name, kind)]))
+                key = (name, kind)
+                print("  " + _load_line(f"{kind} {name}", f.loads[key], f.cpu_us[key]))
         for kind, target in (("304", " (target >= 0.8)"), ("200", "")):
             ratio = f.loads[("coordbot", kind)].rate / f.loads[("minimal", kind)].rate
-            print(f"  {kind} rate, coordbot / minimal: {ratio:.2f}{target}")
+            per_cpu = f.cpu_us[("minimal", kind)] / f.cpu_us[("coordbot", kind)]
+            print(
+                f"  {kind} rate, coordbot / minimal: {ratio:.2f}{target}; "
+                f"per CPU second: {per_cpu:.2f}"
+            )
     if len(sizes) >= 2:
         small, large = figures[sizes[0]], figures[sizes[-1]]
         same = "yes" if len({figures[p].digest for p in sizes}) == 1 else "NO"

@@ -70,13 +70,15 @@ class CalendarServer:
     def application(self) -> web.Application:
         """The aiohttp application (routes only; no sockets)."""
         app = web.Application()
+        # Feeds first: aiohttp tries the routes under /calendar in the order they were added,
+        # and feed polls are nearly all the traffic.
+        app.router.add_get("/calendar/{name}.ics", self._public_feed)
+        app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
         app.router.add_get("/healthz", self._healthz)
         # The start-up log points at /calendar/: both it and / list the feeds.
         app.router.add_get("/", self._index)
         app.router.add_get("/calendar/", self._index)
         app.router.add_get("/calendar", self._index)
-        app.router.add_get("/calendar/{name}.ics", self._public_feed)
-        app.router.add_get("/calendar/{token}/{name}.ics", self._token_feed)
         subscriptions = Subscriptions(
             self._services.db, self._services.clock, self._services.config
         )
@@ -235,9 +237,11 @@ def done_recorder(services: Services) -> DoneRecorder:
 
 def _not_modified(request: web.Request, head: FeedHead) -> bool:
     """True when the client's copy is current: If-None-Match, or without it If-Modified-Since."""
-    if "If-None-Match" in request.headers:
-        return _etag_matches(request, head.etag)
-    return _not_modified_since(request, head.last_modified)
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return _not_modified_since(request, head.last_modified)
+    # A client polling a feed sends back the ETag it was given, byte for byte.
+    return header == head.etag or _etag_matches(header, head.etag)
 
 
 def _not_modified_since(request: web.Request, modified: datetime | None) -> bool:
@@ -254,9 +258,8 @@ def _not_modified_since(request: web.Request, modified: datetime | None) -> bool
     return modified.replace(microsecond=0) <= since
 
 
-def _etag_matches(request: web.Request, etag: str) -> bool:
+def _etag_matches(header: str, etag: str) -> bool:
     """If-None-Match uses weak comparison (RFC 9110 13.1.2); '*' matches any feed."""
-    header = request.headers.get("If-None-Match")
     if not header:
         return False
     wanted = etag.strip('"')

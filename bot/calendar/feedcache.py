@@ -66,11 +66,17 @@ class LRU(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         """The value for `key` (now the most recently used), or None."""
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
+        # Without the lock: every 304 comes through here. Each OrderedDict call runs whole
+        # under the GIL (the keys are tuples of strings and numbers, hashed without Python
+        # code), and `put` keeps its bookkeeping under the lock; a key evicted between the
+        # two calls is simply not moved.
+        value = self._entries.get(key)
+        if value is not None:
+            try:
                 self._entries.move_to_end(key)
-            return value
+            except KeyError:
+                pass
+        return value
 
     def put(self, key: K, value: V) -> None:
         """Store `value`, then evict least recently used entries until within bounds (the
