@@ -72,7 +72,7 @@ class LRU(Generic[K, V]):
         # two calls is simply not moved.
         value = self._entries.get(key)
         if value is not None:
-            try:
+            try:  # noqa: SIM105 (every 304 passes here: no context manager object each time)
                 self._entries.move_to_end(key)
             except KeyError:
                 pass
