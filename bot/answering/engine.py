@@ -184,6 +184,8 @@ def _answer_one(ctx: Context) -> Answer:
             if c.person_key in ctx.index.data.person_by_key
         ]
         answer = facts.with_missing(ctx, answer, list(dict.fromkeys(people_asked)))
+    if "office" in ctx.mentions.flags:
+        answer = facts.office_not_held(ctx, answer)
     return answer
 
 
@@ -216,6 +218,10 @@ def _dispatch(ctx: Context) -> Answer:
     if "next" in m.flags and not names_person:
         return schedule.answer_next(ctx)
     if "when" in m.flags or (triggers and not about_people):
+        return schedule.answer_when(ctx)
+    if triggers and not names_person and not asks_who and schedule.names_an_event(ctx):
+        # "What is the deadline for the data collection?": a role's word ("data collection")
+        # names the deadline's subject; nobody is asked for.
         return schedule.answer_when(ctx)
     if "happen" in m.flags and not about_people:
         return schedule.answer_next(ctx)

@@ -4,7 +4,7 @@ hold (a phone number, a postal address), said plainly with what is registered in
 
 from __future__ import annotations
 
-from bot.answering import render
+from bot.answering import lexicon, render
 from bot.answering import render_facts as facts
 from bot.answering.index import Holding
 from bot.answering.model import Answer
@@ -53,8 +53,13 @@ def answer_title(ctx: Context, keys: list[str]) -> Answer:
     if len(held) == 1:
         contact = render.name_and_email(index, held[0], lang)
         return ctx.answer(facts.titled(lang, said, place_name, contact), views)
-    lines = [f"{render.name_and_email(index, h, lang)} \u2013 {facts.title_of(h)}" for h in held]
-    return ctx.answer(render.bullets(lines, lang), views)
+    lines = []
+    for h in held:
+        line = f"{render.name_and_email(index, h, lang)} \u2013 {facts.title_of(h)}"
+        where = render.place_name(index, h.role.municipality) if not place else None
+        lines.append(f"{line}, {where}" if where else line)
+    heading = facts.titled_many(lang, said, place_name)
+    return ctx.answer(f"{heading}\n{render.bullets(lines, lang)}", views)
 
 
 def _with_org(ctx: Context, h: Holding, orgs: list[str]) -> bool:
@@ -120,6 +125,27 @@ def with_missing(ctx: Context, answer: Answer, people: list[PersonRec]) -> Answe
         return answer
     return Answer(
         answer.status,
+        answer.lang,
+        f"{note}\n{answer.text}",
+        answer.contacts,
+        answer.events,
+        answer.suggestions,
+    )
+
+
+def office_not_held(ctx: Context, answer: Answer) -> Answer:
+    """ "Who is Bodø's mayor?": the registry holds no such office. Said first, then what the
+    registry does hold about the place (the answer found without the office)."""
+    words = ctx.mentions.words
+    office = next((ctx.said(i, i) for i, w in enumerate(words) if w in lexicon.UNHELD_OFFICES), "")
+    data = ctx.index.data
+    places = [data.municipality_by_key[key].name for key in ctx.mentions.keys("place")]
+    if places:
+        note = ctx.msg("office_not_held", office=office, place=render.join_words(places, ctx.lang))
+    else:
+        note = ctx.msg("office_not_held_anywhere", office=office)
+    return Answer(
+        "not_found",
         answer.lang,
         f"{note}\n{answer.text}",
         answer.contacts,
@@ -196,6 +222,7 @@ def _is_member(ctx: Context, places: list[str], audiences: list[str]) -> Answer:
     index, lang = ctx.index, ctx.lang
     lines = []
     every = True
+    empty_bodies = False
     for place, key in ((p, a) for p in places for a in audiences):
         name = render.place_name(index, place) or place
         audience = index.data.audience_by_key[key]
@@ -208,6 +235,9 @@ def _is_member(ctx: Context, places: list[str], audiences: list[str]) -> Answer:
             if members:
                 lines.append(facts.not_member(lang, name, body, members))
             else:
+                empty_bodies = True
                 lines.append(facts.no_members(lang, body))
+    if len(lines) == 1 and not empty_bodies:
+        return ctx.answer(lines[0])  # "Yes, Bodø is in …" says its yes or no itself
     verdict = facts.yes(lang) if every else facts.no(lang)
     return ctx.answer(verdict + "\n" + "\n".join(lines))

@@ -103,6 +103,21 @@ def _holding_slots(
             yield "by_title", found[0], h
 
 
+_CITY_SPELLINGS = {word: group for group in lexicon.CITY_SPELLINGS for word in group}
+
+
+def _cities_named(*names: str | None) -> set[str]:
+    """Every spelling of the cities abroad an organisation's names name ("Geneva UN Charter
+    Centre" -> geneva, genf, genève...)."""
+    return {
+        spelling
+        for name in names
+        if name
+        for word in fold_words(name)
+        for spelling in _CITY_SPELLINGS.get(word, ())
+    }
+
+
 class LazyHoldings:
     """A holdings table read back from the answer cache of `coordbot ask`: positions of people
     and their roles, turned into Holding lists only for the keys a question asks about.
@@ -292,6 +307,8 @@ class Index:
                 self._add(org_text, ("org", o.key), inflect=True)
             for org_text in o.seat_names:
                 self._add(org_text, ("org", o.key))
+            for spelling in _cities_named(o.name, o.name_en, *o.aliases):
+                self._add(spelling, ("org", o.key))
         for a in data.audiences:
             for text in (a.name_en, a.name_nb, *a.aliases):
                 self._add(text, ("audience", a.key), inflect=True)

@@ -197,7 +197,7 @@ DEPUTY = frozenset(
 YESNO_START = frozenset(
     _words(
         """is are was were has have had did does do will can er var har hadde blir ble vart vert
-    skjedde skjer strommes strommast kommer kjem finnes fins"""
+    skjedde skjer strommes strommast kommer kjem finnes fins kan ma"""
     )
 )
 # "Has it happened?": the answer is yes when the item lies in the past.
@@ -342,7 +342,12 @@ MARKERS_EN = frozenset(
     about please tell me my in there this that any all first second starts start upcoming
     january february march june july october december monday tuesday wednesday thursday
     friday saturday sunday representative deputy head chair who's what's hi hello thanks help
-    secretariat leader"""
+    secretariat leader phone telephone mobile cell number numbers postal office title job
+    position role roles mayor chief executive director adviser advisor planner organisation
+    organization centre center batch batches member members belong belongs joined join
+    newsletter enquiries inquiries questions question ask whom responsible elected elect
+    streamed stream watch follow held passed already been has have can
+    could should would will you your our we they their its it which"""
     )
 )
 MARKERS_NB = frozenset(
@@ -407,7 +412,11 @@ _concept(
 _concept("kpi", "kpi,kpis,kpiene,indicators,indikatorer")
 _concept("profile", "profile,profiles,profil,profiler,profilene,profilen,results,resultater")
 _concept("info", "information,info,informasjon,informasjonsmote,briefing")
-_concept("stream", "streamed,stream,streaming,online,stromme,strommes,strommet,digitalt")
+_concept(
+    "stream",
+    "streamed,stream,streaming,online,stromme,strommes,strommet,digitalt,nett,nettet,"
+    "internett,internet,livestream,livestreamed,live",
+)
 _concept("first", "first,forste,ordinary,ordinare,ordinaere")
 _concept("evaluation", "evaluation,evaluering,evalueringen,analysis,analyse,analysen")
 
@@ -467,16 +476,25 @@ BOKMAL_ONLY = frozenset(
 TITLES: dict[str, str] = {}
 
 
+# Endings of the plural, definite and genitive forms of title nouns in English, bokmål and
+# nynorsk (rådgiver -> rådgivere, rådgiverne; rådgjevar -> rådgjevarar, rådgjevarane;
+# director -> directors): every listed form also matches with each of them.
+_TITLE_ENDINGS = ("s", "e", "n", "en", "er", "ar", "ne", "ene", "ane", "ens", "ers", "arar")
+
+
 def _title(name: str, words: str) -> None:
     for word in words.split(","):
-        TITLES[word.strip()] = name
+        phrase = word.strip()
+        TITLES[phrase] = name
+        for ending in _TITLE_ENDINGS:
+            TITLES.setdefault(phrase + ending, name)
 
 
 _title(
     "chief_executive",
-    "radmann,radmannen,kommunedirektor,kommunedirektoren,chief executive,"
+    "radmann,radmannen,radmenn,radmennene,kommunedirektor,kommunedirektoren,chief executive,"
     "chief executive officer,ceo,city manager,municipal chief executive,administrasjonssjef,"
-    "town manager",
+    "town manager,chief exec",
 )
 _title(
     "deputy_chief_executive",
@@ -518,6 +536,28 @@ ASKS_TITLE = frozenset(
         "stillingstittelen",
         "what does",
     }
+)
+# Cities abroad in their usual spellings (English, French, German, Norwegian, Italian),
+# folded: an organisation named after one ("Geneva UN Charter Centre") is found by any of them.
+CITY_SPELLINGS: tuple[frozenset[str], ...] = tuple(
+    frozenset(_words(line))
+    for line in """geneva geneve genf ginevra genebra
+    vienna wien vienne
+    brussels brussel bruxelles
+    copenhagen kobenhavn kopenhagen copenhague
+    helsinki helsingfors
+    london londres
+    rome roma rom""".splitlines()
+)
+# Offices the registry never holds (it holds the programme's roles, not a municipality's
+# politicians): asked for, they are said to be missing instead of answered with whoever is there.
+UNHELD_OFFICES = frozenset(
+    _words(
+        """mayor mayors mayor's ordforer ordforeren ordforerens ordforar ordforaren ordforarar
+    varaordforer varaordforeren varaordforar varaordforaren borgermester borgermesteren
+    councillor councillors politician politicians politiker politikeren politikere
+    politikerne politikar politikaren politikarar politikarane"""
+    )
 )
 # Details the registry holds only in part (a phone number where one is registered) or not at all.
 ASKS_PHONE = frozenset(

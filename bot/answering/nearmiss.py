@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.answering import render
 from bot.answering.model import Answer
 from bot.answering.reply import Context
-from bot.answering.resolve import Span
+from bot.answering.resolve import NearMiss, Span
 from bot.answering.text import fold_words
 
 # How alike (rapidfuzz ratio, 0-100) a misspelt place must be to a registered one to be offered.
@@ -47,10 +47,11 @@ def not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
     return ctx.clarify(text, [ctx.rewrite(span.start, span.end - 1, n) for n in names])
 
 
-def near_miss(ctx: Context) -> Answer:
-    """A word close to registered names but not surely one of them: which did you mean?"""
+def near_miss(ctx: Context, miss: NearMiss | None = None) -> Answer:
+    """A word close to registered names but not surely one of them (the question's first
+    such word unless `miss` is given): which did you mean?"""
     index = ctx.index
-    miss = ctx.mentions.near_misses[0]
+    miss = miss or ctx.mentions.near_misses[0]
     names: list[str] = []
     places: list[str] = []
     for word in miss.choices:
@@ -74,6 +75,16 @@ def near_miss(ctx: Context) -> Answer:
         return ctx.not_found(f"{text} {ctx.hint()}")
     text += " " + ctx.msg("did_you_mean", options=render.join_words(names, ctx.lang))
     return ctx.clarify(text, [ctx.rewrite(miss.position, miss.position, n) for n in names])
+
+
+def place_misses(ctx: Context) -> list[NearMiss]:
+    """The question's near misses that may be registered places ("rana og bodoe")."""
+    phrases = ctx.index.phrases
+    return [
+        miss
+        for miss in ctx.mentions.near_misses
+        if any(kind == "place" for word in miss.choices for kind, _ in phrases.get(word, ()))
+    ]
 
 
 def near_places(ctx: Context, said: str, first: int, last: int) -> Answer:

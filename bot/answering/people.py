@@ -7,7 +7,8 @@ from bot.answering import facts, render
 from bot.answering import render_facts as facts_text
 from bot.answering.index import Holding
 from bot.answering.model import Answer
-from bot.answering.nearmiss import near_miss, not_in_programme
+from bot.answering.multi import merge
+from bot.answering.nearmiss import near_miss, not_in_programme, place_misses
 from bot.answering.reply import MAX_SUGGESTIONS, Context
 from bot.answering.resolve import NameRun
 from bot.answering.roles import (
@@ -21,6 +22,7 @@ from bot.answering.roles import (
     place_people,
     unregistered_role_of_body,
 )
+from bot.answering.titles import person_titles
 from bot.registry.data import PersonRec, RoleRec
 
 _NO_ROLE = RoleRec(role="")
@@ -31,7 +33,11 @@ def answer_people(ctx: Context) -> Answer | None:
     m = ctx.mentions
     places, unregistered = m.keys("place"), m.unregistered_places()
     if unregistered and not places:
-        return not_in_programme(ctx, *unregistered[0])
+        answer = not_in_programme(ctx, *unregistered[0])
+        if "yesno" in m.flags and answer.status == "not_found":
+            # "Is Bergen in the network?" has an answer: no, it is not in the programme.
+            return ctx.answer(f"{facts_text.no(ctx.lang)} {answer.text}")
+        return answer
     named = m.keys("person")
     if m.near_misses and not named and not places:
         return near_miss(ctx)
@@ -61,18 +67,23 @@ def answer_people(ctx: Context) -> Answer | None:
     if "municipality" in m.flags and "list" in m.flags and not places and not pure_role:
         return municipalities(ctx)
     if m.keys("role") or m.flags & {"head", "deputy"}:
-        return answer_role(ctx)
+        answer = answer_role(ctx)
+        if places and unregistered:  # "datakontakt i rana og bergen": Bergen gets its part
+            answer = merge([answer, *(not_in_programme(ctx, *u) for u in unregistered)])
+        return answer
     role_of_body = unregistered_role_of_body(ctx)
     if role_of_body is not None:
         return role_of_body
     if places and body_of(ctx):
         if len(places) > 1:
-            from bot.answering.multi import merge
-
             return merge([place_in_body(ctx, p) for p in places])
         return place_in_body(ctx, places[0])
     if places:
-        return place_people(ctx, places[0])
+        # Every place asked about gets its part, the unregistered and misspelt ones too.
+        answers = [place_people(ctx, place) for place in places]
+        answers += [not_in_programme(ctx, *place) for place in unregistered]
+        answers += [near_miss(ctx, miss) for miss in place_misses(ctx)]
+        return answers[0] if len(answers) == 1 else merge(answers)
     if m.keys("org") or m.keys("audience"):
         return body_people(ctx)
     unknown_runs = [r for r in m.name_runs if r.unknown]
@@ -212,6 +223,13 @@ def _unknown_person(ctx: Context, run: NameRun) -> Answer:
 def person_answer(ctx: Context, person: PersonRec) -> Answer:
     """Everything a person is in the programme, with their address."""
     answer = _person_roles(ctx, person)
+    asked = facts.asked_titles(ctx)
+    if asked and "yesno" in ctx.mentions.flags:
+        # "Is Lars Bjerke the chief executive?": yes or no, with the title registered.
+        held = {key for key, _ in person_titles(person)}
+        verdict = facts_text.yes if held & set(asked) else facts_text.no
+        titled = facts.person_title(ctx, person, answer)
+        return ctx.answer(f"{verdict(ctx.lang)} {titled.text}", titled.contacts)
     if "asks_title" in ctx.mentions.flags:
         return facts.person_title(ctx, person, answer)
     return answer

@@ -44,6 +44,12 @@ MESSAGES: dict[str, str] = {
     "unknown_person": N_("Nobody called {name} is registered."),
     "did_you_mean": N_("Did you mean {options}?"),
     "not_registered_place": N_("{place} is not in the programme."),
+    "office_not_held": N_(
+        "The registry does not hold “{office}” for {place}, only the programme's contacts:"
+    ),
+    "office_not_held_anywhere": N_(
+        "The registry does not hold “{office}”, only the programme's contacts."
+    ),
     "registered_places": N_("Registered municipalities: {places}."),
     "no_places": N_("No municipalities are registered yet."),
     "failed": N_("Sorry, something went wrong while answering that. The error has been logged."),

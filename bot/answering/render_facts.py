@@ -68,8 +68,10 @@ def last_items(lang: str, last: date, n: int) -> str:
     )
 
 
-def was_on(lang: str, when: str, title: str) -> str:
-    """One past item, in the past tense."""
+def was_on(lang: str, when: str, title: str, deadline: bool = False) -> str:
+    """One past item, in the past tense (a deadline passed, a meeting took place)."""
+    if deadline:
+        return gettext(lang, "{title} passed on {when}.", title=title, when=when)
     return gettext(lang, "{title} took place on {when}.", title=title, when=when)
 
 
@@ -164,10 +166,19 @@ def no_title(lang: str, name: str) -> str:
 def titled(lang: str, title: str, place: str | None, contact: str) -> str:
     """Who has a job title (at a place)."""
     if place:
-        return gettext(
+        text = gettext(
             lang, "The {title} in {place} is {contact}.", title=title, place=place, contact=contact
         )
-    return gettext(lang, "The {title} is {contact}.", title=title, contact=contact)
+    else:
+        text = gettext(lang, "The {title} is {contact}.", title=title, contact=contact)
+    return text[:1].upper() + text[1:]  # "rådgiveren er …" opens a Norwegian sentence
+
+
+def titled_many(lang: str, title: str, place: str | None) -> str:
+    """The heading of the list of people with a job title (at a place)."""
+    if place:
+        return gettext(lang, "With the title “{title}” in {place}:", title=title, place=place)
+    return gettext(lang, "With the title “{title}”:", title=title)
 
 
 def not_registered_field(lang: str, field: str, name: str) -> str:

@@ -36,6 +36,7 @@ _FLAG_SETS = {
     "visit": lexicon.ASKS_VISIT,
     "clock": lexicon.ASKS_CLOCK,
     "link": lexicon.ASKS_LINK,
+    "office": lexicon.UNHELD_OFFICES,
 }
 _FLAG_PHRASES: dict[str, tuple[str, ...]] = {}
 for _name, _vocab in _FLAG_SETS.items():

@@ -52,10 +52,49 @@ def names_an_event(ctx: Context) -> bool:
 
 
 def best_events(ctx: Context, events: list[EventRec]) -> list[EventRec]:
-    """The events matching the question's concepts best (all of them if it names none)."""
+    """The events matching the question's concepts best (all of them if it names none); for
+    events joined by "and" ("the county meeting and the steering group meeting"), the best
+    for each side."""
     wanted = query_concepts(ctx)
     if not wanted:
         return events
+    if "yesno" in ctx.mentions.flags and wanted - {"stream"} - lexicon.EVENT_TRIGGERS:
+        # "Can I follow the steering group meeting online?" asks about that meeting, not
+        # for whatever else is streamed.
+        wanted = wanted - {"stream"}
+    sides = _joined_sides(ctx)
+    if sides:
+        return list(dict.fromkeys(e for side in sides for e in _best(ctx, events, side)))
+    return _best(ctx, events, wanted)
+
+
+_AND = frozenset({"and", "og", "&"})
+
+
+def _joined_sides(ctx: Context) -> list[set[str]]:
+    """The concepts of each side of an "and" when more than one side names an event of its
+    own (a kind word such as "meeting" counts for every side); else none."""
+    words = ctx.mentions.words
+    if not _AND.intersection(words):
+        return []
+    sides: list[list[str]] = [[]]
+    for word in words:
+        if word in _AND:
+            sides.append([])
+        else:
+            sides[-1].append(word)
+    index = ctx.index
+    kinds = query_concepts(ctx) & lexicon.EVENT_TRIGGERS
+    found = []
+    for side in sides:
+        telling = index.concepts(side) & index.known_event_concepts
+        telling -= lexicon.WEAK_CONCEPTS | lexicon.EVENT_TRIGGERS
+        if telling:
+            found.append(telling | kinds)
+    return found if len(found) > 1 else []
+
+
+def _best(ctx: Context, events: list[EventRec], wanted: set[str]) -> list[EventRec]:
     scored = [(_score(ctx, e, wanted), e) for e in events]
     top = max((s for s, _ in scored), default=0)
     return [e for s, e in scored if s == top and s > 0]
@@ -277,7 +316,7 @@ def answer_when(ctx: Context) -> Answer:
     if len(matches) > 1 and "same_day" not in ctx.mentions.flags:
         matches = _upcoming(ctx, matches) or matches
     matches = sorted(matches, key=_order)
-    verdict = _same_day(ctx, matches) or _yes_no(ctx, matches) or _streamed(ctx, matches)
+    verdict = _same_day(ctx, matches) or _streamed(ctx, matches) or _yes_no(ctx, matches)
     prefix = f"{verdict}\n" if verdict else ""
     if len(matches) == 1:
         ev = matches[0]
@@ -285,7 +324,9 @@ def answer_when(ctx: Context) -> Answer:
             title = ev.title(facts.record_lang(ctx.lang))
             if ev.location:
                 title += f" ({ev.location})"
-            line = facts.was_on(ctx.lang, render.fmt_when(ev, ctx.lang), title)
+            line = facts.was_on(
+                ctx.lang, render.fmt_when(ev, ctx.lang), title, ev.kind == "deadline"
+            )
         else:
             line = render.event_line(ev, ctx.lang) + "."
         missing = _missing_details(ctx, ev)

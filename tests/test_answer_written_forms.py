@@ -1,0 +1,329 @@
+"""Classes of issue 10 found by the second held-out file (questions written by someone who had
+never seen the engine), generated from the registry rather than copied from that file:
+
+- a place overview for two places at once, the second one lower case and spelt without its
+  Norwegian letters; a role for a registered and an unregistered place;
+- offices the registry never holds (a mayor) asked for at every municipality;
+- yes/no membership for places outside the programme;
+- two events joined by "and", in every pair of the kinds people name;
+- job titles in plural and definite plural forms, and yes/no about a person's title;
+- an organisation named after a city abroad, found by every spelling of that city;
+- yes/no about an event's streaming, and "what is the deadline for X" where X is a role's word;
+- English questions made of words no Norwegian shares ("phone number for ...").
+
+Each case runs through the engine, and a sample of each class through `coordbot ask --json`
+and through the chat service, as in tests/test_answer_classes.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from test_answer_classes import (
+    DATA,
+    NO,
+    OSLO,
+    YES,
+    Case,
+    _case,
+    _chat_case,
+    _printed_title,
+    check,
+)
+
+from bot.answering.engine import AnswerEngine
+from bot.cli import main
+from bot.clock import FixedClock
+from bot.config import load_config
+from bot.registry.data import RegistryData
+from bot.services import build_services
+
+ASCII = str.maketrans({"ø": "o", "å": "a", "æ": "ae", "Ø": "O", "Å": "A", "Æ": "Ae"})
+OVERVIEW = {
+    "en": "who are the contacts in {a} and {b}?",
+    "nb": "hvem er kontakt i {a} og {b}",
+    "nn": "kven er kontaktane i {a} og {b}",
+}
+
+
+def _local(data: RegistryData, municipality: str) -> list[str]:
+    return [p.name for p in data.people if any(r.municipality == municipality for r in p.roles)]
+
+
+def two_place_cases(data: RegistryData) -> Iterator[Case]:
+    """Every municipality with the next one: both get their part, whatever the spelling."""
+    places = [m for m in data.municipalities if _local(data, m.key)]
+    for first, second in zip(places, places[1:] + places[:1], strict=True):
+        wanted = (*_local(data, first.key)[:1], *_local(data, second.key)[:1])
+        for lang, template in OVERVIEW.items():
+            question = template.format(a=first.name, b=second.name.lower().translate(ASCII))
+            yield _case("multi", question, lang, says=(first.name, second.name, *wanted))
+
+
+ROLE_AND_OUTSIDE = {
+    "en": "who is the data contact in {a} and {b}?",
+    "nb": "hvem er datakontakt i {a} og {b}?",
+    "nn": "kven er datakontakt i {a} og {b}?",
+}
+OUTSIDE = ["Bergen", "Tromsø", "Drammen", "Sandnes"]
+
+
+def role_and_outside_cases(data: RegistryData) -> Iterator[Case]:
+    """A registered place with an unregistered one: the second is said to be outside."""
+    holders = {
+        r.municipality: p.name for p in data.people for r in p.roles if r.role == "data_contact"
+    }
+    for m, outside in zip(data.municipalities[:4], OUTSIDE, strict=True):
+        for lang, template in ROLE_AND_OUTSIDE.items():
+            yield _case(
+                "multi",
+                template.format(a=m.name, b=outside),
+                lang,
+                contacts={holders[m.key]},
+                says=(holders[m.key], outside),
+            )
+
+
+OFFICES = {"en": "who is the mayor of {m}?", "nb": "hvem er ordfører i {m}?",
+           "nn": "kven er ordføraren i {m}?"}  # fmt: skip
+OFFICE_WORD = {"en": "mayor", "nb": "ordfører", "nn": "ordføraren"}
+
+
+def office_cases(data: RegistryData) -> Iterator[Case]:
+    """No municipality's mayor is registered: said so, never answered with whoever is there."""
+    for m in data.municipalities:
+        for lang, template in OFFICES.items():
+            yield _case(
+                "unregistered",
+                template.format(m=m.name),
+                lang,
+                status="not_found",
+                says=(OFFICE_WORD[lang], m.name),
+            )
+
+
+MEMBER_OUTSIDE = {"en": "is {m} in the network?", "nb": "er {m} med i nettverket?",
+                  "nn": "er {m} med i nettverket eller ikkje?"}  # fmt: skip
+
+
+def outside_member_cases() -> Iterator[Case]:
+    """Yes/no membership of a place outside the programme is a plain no."""
+    for m in ("Bergen", "Tromsø", "Drammen", "Sandnes", "Oslo"):
+        for lang, template in MEMBER_OUTSIDE.items():
+            yield _case("audience", template.format(m=m), lang, says=(NO[lang], m))
+
+
+EVENT_NAMES = {
+    "county-meeting": {"en": "the county meeting", "nb": "fylkesmøtet", "nn": "fylkesmøtet"},
+    "steering-group-meeting": {
+        "en": "the steering group meeting",
+        "nb": "styringsgruppemøtet",
+        "nn": "styringsgruppemøtet",
+    },
+    "network-meeting": {"en": "the network meeting", "nb": "nettverksmøtet",
+                        "nn": "nettverksmøtet"},
+    "data-deadline": {"en": "the data collection deadline", "nb": "fristen for datainnsamling",
+                      "nn": "fristen for datainnsamlinga"},
+}  # fmt: skip
+WHEN_BOTH = {"en": "when are {a} and {b}?", "nb": "når er {a} og {b}?",
+             "nn": "kva tid er {a} og {b}?"}  # fmt: skip
+
+
+def two_event_cases() -> Iterator[Case]:
+    """Every pair of events named by their own words, joined by "and": both come back."""
+    keys = list(EVENT_NAMES)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1 :]:
+            for lang, template in WHEN_BOTH.items():
+                question = template.format(a=EVENT_NAMES[first][lang], b=EVENT_NAMES[second][lang])
+                yield _case("multi", question, lang, events={first, second}, says="2020")
+
+
+PLURALS = {
+    "kommunedirektør": {"en": "chief executives", "nb": "kommunedirektørene",
+                        "nn": "kommunedirektørane"},
+    "samfunnsplanlegger": {"en": "planners", "nb": "samfunnsplanleggerne",
+                           "nn": "samfunnsplanleggarane"},
+    "kommunaldirektør": {"en": "directors", "nb": "kommunaldirektørene",
+                         "nn": "kommunaldirektørane"},
+}  # fmt: skip
+WHO_ARE = {"en": "who are the {t}?", "nb": "hvem er {t}?", "nn": "kven er {t}?"}
+# The title asked for, and every printed title that means the same.
+SAME_TITLE = {"kommunedirektør": ("kommunedirektør", "rådmann")}
+
+
+def plural_title_cases(data: RegistryData) -> Iterator[Case]:
+    """A title in the plural or definite plural names everyone with it."""
+    for printed, forms in PLURALS.items():
+        alike = SAME_TITLE.get(printed, (printed,))
+        wanted = {
+            p.name
+            for p in data.people
+            for r in p.roles
+            if any(_printed_title(r.title, t) for t in alike)
+        }
+        for lang, word in forms.items():
+            yield _case("title", WHO_ARE[lang].format(t=word), lang, contacts=wanted)
+
+
+IS_TITLE = {"en": "is {p} the {t}?", "nb": "er {p} {t}?", "nn": "er {p} {t} eller ikkje?"}
+TITLE_WORD = {
+    "kommunedirektør": {"en": "chief executive", "nb": "kommunedirektør", "nn": "kommunedirektør"},
+    "samfunnsplanlegger": {"en": "planner", "nb": "samfunnsplanlegger", "nn": "planleggar"},
+}
+
+
+def yes_no_title_cases(data: RegistryData) -> Iterator[Case]:
+    """Is a titled person the chief executive, the planner? Yes for their own title, no for
+    the other, each with the title registered."""
+    for p in data.people:
+        own = [t for t in TITLE_WORD if any(_printed_title(r.title, t) for r in p.roles)]
+        if not own:
+            continue
+        for asked, words in TITLE_WORD.items():
+            for lang, word in words.items():
+                verdict = YES[lang] if asked in own else NO[lang]
+                question = IS_TITLE[lang].format(p=p.name, t=word)
+                yield _case("title", question, lang, says=(verdict, own[0]))
+
+
+CITY_TEMPLATES = {"en": "who is at the centre in {c}?", "nb": "hvem er på senteret i {c}?",
+                  "nn": "kven er på senteret i {c}?"}  # fmt: skip
+CITIES = {"un-centre-trondheim": ("Geneva", "Genève", "Genf", "geneve"),
+          "oier": ("Vienna", "Wien", "Vienne")}  # fmt: skip
+
+
+def city_cases(data: RegistryData) -> Iterator[Case]:
+    """An organisation named after (or sitting in) a city abroad, by every spelling of it."""
+    for org, spellings in CITIES.items():
+        people = {p.name for p in data.people for r in p.roles if r.organisation == org}
+        first = sorted(people)[0]
+        for spelling in spellings:
+            for lang, template in CITY_TEMPLATES.items():
+                yield _case(
+                    "organisation", template.format(c=spelling), lang, says=first, never=set()
+                )
+
+
+STREAM_TEMPLATES = {
+    "en": "can I follow {e} online?",
+    "nb": "kan jeg følge {e} på nett?",
+    "nn": "kan eg følgje {e} på nett?",
+}
+STREAM_EVENTS = {
+    "batch2-info-meeting": {"en": "the info meeting", "nb": "informasjonsmøtet",
+                            "nn": "informasjonsmøtet"},
+    "steering-group-meeting": EVENT_NAMES["steering-group-meeting"],
+}  # fmt: skip
+NOT_STREAMED = {"en": "No streaming", "nb": "Ingen strømming", "nn": "Inga strøyming"}
+
+
+def stream_cases(data: RegistryData) -> Iterator[Case]:
+    """Is an event streamed: yes for the one the registry says is, no for one it does not."""
+    for key, names in STREAM_EVENTS.items():
+        event = data.event_by_key[key]
+        streamed = "strømmes" in (event.description_nb or "") or "stream" in (
+            event.description_en or ""
+        )
+        for lang, template in STREAM_TEMPLATES.items():
+            says = YES[lang] if streamed else NOT_STREAMED[lang]
+            yield _case("event_facts", template.format(e=names[lang]), lang, events={key},
+                        says=says)  # fmt: skip
+
+
+DEADLINE_OF = {
+    "en": "what is the deadline for data collection?",
+    "nb": "hva er fristen for datainnsamling?",
+    "nn": "kva er fristen for datainnsamlinga?",
+}
+
+
+def deadline_cases() -> Iterator[Case]:
+    """A role's word naming a deadline's subject asks for the deadline, not the role."""
+    for lang, question in DEADLINE_OF.items():
+        yield _case("time", question, lang, events={"data-deadline"}, contacts=set(), says="2020")
+
+
+def english_word_cases(data: RegistryData) -> Iterator[Case]:
+    """English made only of words no Norwegian question shares, around a Norwegian name."""
+    for p in data.people:
+        if p.email:
+            yield _case("unregistered", f"phone number for {p.name}?", "en",
+                        says=("phone number", p.email))  # fmt: skip
+
+
+CASES = [
+    *two_place_cases(DATA),
+    *role_and_outside_cases(DATA),
+    *office_cases(DATA),
+    *outside_member_cases(),
+    *two_event_cases(),
+    *plural_title_cases(DATA),
+    *yes_no_title_cases(DATA),
+    *city_cases(DATA),
+    *stream_cases(DATA),
+    *deadline_cases(),
+    *english_word_cases(DATA),
+]
+
+
+def test_every_class_in_every_language() -> None:
+    """The generated table covers each class of the file in all three languages."""
+    for cls in {c.cls for c in CASES}:
+        assert {c.lang for c in CASES if c.cls == cls} == {
+            "en",
+            "nb",
+            "nn",
+        } or cls == "unregistered"
+    assert len(CASES) >= 150
+
+
+@pytest.fixture(scope="module")
+def engine() -> AnswerEngine:
+    clock = FixedClock(datetime.fromisoformat("2026-12-01T10:00").replace(tzinfo=OSLO))
+    return AnswerEngine.for_data(DATA, clock)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.cls}:{c.question[:50]}")
+def test_case(case: Case, engine: AnswerEngine) -> None:
+    check(case, engine.ask(case.question).to_json())
+
+
+def _sample() -> list[Case]:
+    """The first case of each generator's class and language."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for case in CASES:
+        key = (case.cls, case.lang, case.question.split(" ")[0])
+        if key not in seen:
+            seen.add(key)
+            out.append(case)
+    return out
+
+
+SAMPLE = _sample()
+
+
+@pytest.fixture
+def memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database in memory: these tests are about the answers."""
+    monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", "sqlite://")
+
+
+@pytest.mark.usefixtures("memory_database")
+@pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"cli:{c.cls}:{c.question[:40]}")
+def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "--now", case.now, "--", case.question]) == 0
+    check(case, json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"chat:{c.cls}:{c.question[:40]}")
+def test_case_through_the_chat(case: Case, memory_database: None, clock: FixedClock) -> None:
+    services = build_services(load_config(), clock)
+    try:
+        _chat_case(case, services)
+    finally:
+        services.close()
