@@ -502,3 +502,15 @@ class Index:
                 kinds[word].add("concept")
         self.fuzzy_kinds = dict(kinds)
         self.fuzzy_choices = list(kinds)
+        # fuzzy_near's lists, by (length, edits); filled as questions need them.
+        self._fuzzy_near: dict[tuple[int, int], list[str]] = {}
+
+    def fuzzy_near(self, length: int, edits: int) -> list[str]:
+        """The fuzzy vocabulary's words whose length is within `edits` of `length`, in
+        vocabulary order: no other word can be that few edits away, and rapidfuzz's scan
+        costs per word offered, so a typo lookup scans a third to a half of the vocabulary."""
+        near = self._fuzzy_near.get((length, edits))
+        if near is None:
+            near = [c for c in self.fuzzy_choices if abs(len(c) - length) <= edits]
+            self._fuzzy_near[(length, edits)] = near
+        return near

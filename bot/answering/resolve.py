@@ -312,11 +312,12 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
         from rapidfuzz.distance import OSA
 
         confident = _confident_distance(len(word))
+        cutoff = max(confident, _doubtful_distance(len(word)))
         results = process.extract(
             word,
-            index.fuzzy_choices,
+            index.fuzzy_near(len(word), cutoff),
             scorer=OSA.distance,
-            score_cutoff=max(confident, _doubtful_distance(len(word))),
+            score_cutoff=cutoff,
             limit=8,
         )
         if not results:
