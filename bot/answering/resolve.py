@@ -193,7 +193,7 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
         if longest is None:
             continue  # no intent phrase starts with this word (most words)
         for length in range(min(longest, n - i), 0, -1):
-            hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
+            hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]) if length > 1 else words[i])
             if hits:
                 flags.update(hits)
                 positions.update(range(i, i + length))
@@ -218,27 +218,32 @@ def _ordinary_words_named_like_places(question: Question, index: Index) -> set[i
 def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Span]:
     """Longest registered phrases, left to right; single words also by their inflections."""
     spans = []
+    phrases, lengths = index.phrases, index.phrase_lengths
     i, n = 0, len(words)
     while i < n:
         if i in blocked:
             i += 1
             continue
-        for length in range(min(index.phrase_lengths.get(words[i], 1), n - i), 0, -1):
-            if length > 1 and any(j in blocked for j in range(i + 1, i + length)):
+        word = words[i]
+        for length in range(min(lengths.get(word, 1), n - i), 0, -1):
+            if length == 1:
+                senses = phrases.get(word)
+            elif blocked and any(j in blocked for j in range(i + 1, i + length)):
                 continue
-            senses = index.phrases.get(" ".join(words[i : i + length]))
+            else:
+                senses = phrases.get(" ".join(words[i : i + length]))
             if senses:
                 spans.append(Span(i, i + length, set(senses)))
                 i += length
                 break
         else:
-            for variant in stem_variants(words[i]):
-                senses = index.phrases.get(variant)
+            for variant in stem_variants(word):
+                senses = phrases.get(variant)
                 if senses and not any(kind == "person" for kind, _ in senses):
                     spans.append(Span(i, i + 1, set(senses)))
                     break
             else:
-                compound = _body_compound(words[i], index)
+                compound = _body_compound(word, index)
                 if compound:
                     spans.append(Span(i, i + 1, compound))
             i += 1
