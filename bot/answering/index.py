@@ -64,6 +64,9 @@ def _raw(word: str) -> str:
     return "raw:" + (stem_variants(word) or [word])[-1]
 
 
+# At most this many question words' concepts are remembered (a few megabytes).
+_WORD_MEMO_LIMIT = 1 << 16
+
 # More changed people than this (an import, not a chat edit): build the index afresh.
 REBIND_LIMIT = 64
 
@@ -402,6 +405,8 @@ class Index:
         self.start_dates = sorted(e.start_date for e in data.events)
         self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
+        # _word_concepts's verdicts: questions reuse their words (places, roles, "meeting").
+        self._word_memo: dict[str, frozenset[str]] = {}
         self.event_concepts: dict[str, frozenset[str]] = {}
         for ev in data.events:
             self.event_concepts[ev.key] = self._concepts_of_event(ev)
@@ -446,14 +451,34 @@ class Index:
                     i += length
                     break
             else:
-                word = words[i]
-                concept = self._concept_of_word(word, learn)
-                if concept:
-                    found.add(concept)
-                if len(word) >= 8 and (concept is None or concept.startswith("raw:")):
-                    found |= self._compound(word, learn)
+                if learn:
+                    found |= self._single_word_concepts(words[i], learn)
+                else:
+                    found |= self._word_concepts(words[i])
                 i += 1
         return found
+
+    def _single_word_concepts(self, word: str, learn: bool) -> set[str]:
+        """The concepts of one word read on its own: itself or an inflection, else the parts
+        of a compound."""
+        found: set[str] = set()
+        concept = self._concept_of_word(word, learn)
+        if concept:
+            found.add(concept)
+        if len(word) >= 8 and (concept is None or concept.startswith("raw:")):
+            found |= self._compound(word, learn)
+        return found
+
+    def _word_concepts(self, word: str) -> frozenset[str]:
+        """_single_word_concepts of a question's word, remembered: after the build the
+        vocabulary is fixed, and the compound search tries every cut of a long word."""
+        known = self._word_memo.get(word)
+        if known is None:
+            known = frozenset(self._single_word_concepts(word, learn=False))
+            if len(self._word_memo) >= _WORD_MEMO_LIMIT:
+                self._word_memo.clear()  # bounded, whatever the questions
+            self._word_memo[word] = known
+        return known
 
     def _compound(self, word: str, learn: bool) -> set[str]:
         """Concepts of a two-part compound whose last part (the head, in Norwegian) is a known
