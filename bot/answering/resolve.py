@@ -98,20 +98,21 @@ class Mentions:
     unknown: list[int] = field(default_factory=list)
     # Every date the question names ("21 February and 24 April"); `date` is the first.
     dates: list[DateRange] = field(default_factory=list)
-    # keys() per kind, for the spans list they were read from (answers ask for them often).
-    _keys: dict[str, tuple[list[Span], list[str]]] = field(default_factory=dict, repr=False)
+    # keys() of every kind, for the spans list they were read from (an answer asks for
+    # several kinds, several times: one pass over the spans serves them all).
+    _keys: tuple[list[Span], dict[str, dict[str, None]]] | None = field(default=None, repr=False)
 
     def keys(self, kind: str) -> list[str]:
         """Keys of one kind of sense, in order of mention, each once (a new list each call)."""
-        cached = self._keys.get(kind)
+        cached = self._keys
         if cached is None or cached[0] is not self.spans:
-            out: dict[str, None] = {}
+            by_kind: dict[str, dict[str, None]] = {}
             for span in self.spans:
                 for k, key in sorted(span.senses):
-                    if k == kind:
-                        out[key] = None
-            cached = self._keys[kind] = (self.spans, list(out))
-        return list(cached[1])
+                    by_kind.setdefault(k, {})[key] = None
+            cached = self._keys = (self.spans, by_kind)
+        found = cached[1].get(kind)
+        return list(found) if found else []
 
     def unregistered_places(self) -> list[tuple[str, Span]]:
         """Real places named that are not in the registry, as the gazetteer spells them (the
