@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from bot.answering import lexicon
 from bot.answering.gazetteer import KnownNames, Place
@@ -399,8 +400,12 @@ class Index:
             length = key.count(" ") + 1
             if length > self.concept_lengths.get(first, 1):
                 self.concept_lengths[first] = length
+        # The live items with their first and last days (what a date question filters on).
+        self.live_events: list[tuple[EventRec, date, date]] = [
+            (e, e.start_date, e.end_date) for e in data.events if not e.cancelled
+        ]
         # The days of the live items and their years, for placing a date without a year.
-        self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        self.live_days = [(first, last) for _, first, last in self.live_events]
         # Every item's first day, sorted (the hint's example day, found by bisection).
         self.start_dates = sorted(e.start_date for e in data.events)
         self.event_years = sorted({d.year for span in self.live_days for d in span})
