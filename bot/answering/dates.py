@@ -68,13 +68,16 @@ class DateRange:
 
 def _nearest(today: date, month: int, day: int) -> date | None:
     """The date with that month and day closest to today (last, this or next year)."""
-    options = []
+    best, best_gap = None, 0
     for year in (today.year - 1, today.year, today.year + 1):
         try:
-            options.append(date(year, month, day))
+            candidate = date(year, month, day)
         except ValueError:
             continue
-    return min(options, key=lambda d: abs((d - today).days)) if options else None
+        gap = abs((candidate - today).days)
+        if best is None or gap < best_gap:  # the earlier year on a tie
+            best, best_gap = candidate, gap
+    return best
 
 
 def _make(year: int | None, month: int, day: int, today: date) -> date | None:
