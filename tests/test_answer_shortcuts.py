@@ -28,7 +28,7 @@ from bot.answering.resolve import (
     _doubtful_distance,
     resolve,
 )
-from bot.answering.text import prepare
+from bot.answering.text import fold_words, prepare
 from bot.registry.data import PersonRec, RoleRec, load_registry_file
 from bot.resources import SEED_FILE
 
@@ -67,6 +67,26 @@ def test_the_typo_lookup_finds_what_a_scan_of_the_whole_vocabulary_finds(index: 
         compared += 1
         with_ties += len({d for _, d, _ in whole}) < len(whole)
     assert compared > 1000 and with_ties > 100  # the comparison saw many ties to order
+
+
+def test_places_spelt_alike_are_found_among_names_of_a_reachable_length() -> None:
+    """not_in_programme's look for a registered place spelt like a real one, over the 356
+    municipalities of 2020: the names of a reachable length give what all of them give."""
+    from bench.legacy_mix import synthetic_registry
+
+    grown = Index(synthetic_registry(load_registry_file(SEED_FILE)), load_places(), load_names())
+    asked = {m.name for m in grown.data.municipalities} | {p.name for p in load_places()}
+    asked |= {w for name in list(asked) for w in one_edit_away(name)}
+    found = 0
+    for place in sorted(asked):
+        folded = " ".join(fold_words(place))
+        cutoff = 1 if len(folded) < 5 else 2
+        near = grown.place_names_near(len(folded), cutoff)
+        whole = process.extract(folded, grown.place_names, scorer=OSA.distance, score_cutoff=cutoff)
+        part = process.extract(folded, near, scorer=OSA.distance, score_cutoff=cutoff)
+        assert part == whole, place
+        found += bool(whole)
+    assert found > 500
 
 
 @pytest.mark.parametrize(

@@ -304,6 +304,8 @@ class Index:
                 self._add(text, ("role", r.key), inflect=True)
         self.person_order = {p.key: i for i, p in enumerate(data.people)}
         self.place_names = {_key(fold_words(m.name)): m.name for m in data.municipalities}
+        # place_names_near's tables, by (length, edits); filled as questions need them.
+        self._places_near: dict[tuple[int, int], dict[str, str]] = {}
         for p in data.people:
             words = tuple(fold_words(p.name))
             self.person_words[p.key] = words
@@ -534,6 +536,15 @@ class Index:
         self.fuzzy_choices = list(kinds)
         # fuzzy_near's lists, by (length, edits); filled as questions need them.
         self._fuzzy_near: dict[tuple[int, int], list[str]] = {}
+
+    def place_names_near(self, length: int, edits: int) -> dict[str, str]:
+        """place_names with only the names whose length is within `edits` of `length`, in
+        the same order (as fuzzy_near: no other name can be that few edits away)."""
+        near = self._places_near.get((length, edits))
+        if near is None:
+            near = {k: n for k, n in self.place_names.items() if abs(len(n) - length) <= edits}
+            self._places_near[(length, edits)] = near
+        return near
 
     def fuzzy_near(self, length: int, edits: int) -> list[str]:
         """The fuzzy vocabulary's words whose length is within `edits` of `length`, in

@@ -313,9 +313,10 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
         if looked_up >= MAX_FUZZY_WORDS:
             break
         looked_up += 1
-        # Imported here: a question of known words (most of them) never needs it.
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
+        if looked_up == 1:
+            # Imported here, once a question: one of known words (most) never needs it.
+            from rapidfuzz import process
+            from rapidfuzz.distance import OSA
 
         confident = _confident_distance(len(word))
         cutoff = max(confident, _doubtful_distance(len(word)))
