@@ -68,13 +68,16 @@ class DateRange:
 
 def _nearest(today: date, month: int, day: int) -> date | None:
     """The date with that month and day closest to today (last, this or next year)."""
-    options = []
+    best, best_gap = None, 0
     for year in (today.year - 1, today.year, today.year + 1):
         try:
-            options.append(date(year, month, day))
+            candidate = date(year, month, day)
         except ValueError:
             continue
-    return min(options, key=lambda d: abs((d - today).days)) if options else None
+        gap = abs((candidate - today).days)
+        if best is None or gap < best_gap:  # the earlier year on a tie
+            best, best_gap = candidate, gap
+    return best
 
 
 def _make(year: int | None, month: int, day: int, today: date) -> date | None:
@@ -119,10 +122,11 @@ def find_date(question: Question, today: date) -> DateRange | None:
 
 def find_dates(question: Question, today: date) -> list[DateRange]:
     """Every date or date range the question names, in order ("21 February and 24 April")."""
-    text = question.text.casefold()
     found: list[DateRange] = []
-    # Numeric dates need a digit (most questions have none: two regex scans saved).
-    numeric = _DIGIT.search(text) is not None
+    # Numeric dates need a digit (most questions have none: two regex scans saved). Case
+    # folding never makes or unmakes a digit, so the text is folded only when there is one.
+    numeric = _DIGIT.search(question.text) is not None
+    text = question.text.casefold() if numeric else ""
     for match in _ISO.finditer(text) if numeric else ():
         when = _make(int(match[1]), int(match[2]), int(match[3]), today)
         if when:
@@ -149,6 +153,8 @@ def find_dates(question: Question, today: date) -> list[DateRange]:
             i = max(rng.positions) + 1
         else:
             i += 1
+    if len(found) < 2:
+        return found
     return sorted(found, key=lambda r: min(r.positions, default=0))
 
 
@@ -198,6 +204,7 @@ def _day_only(words: list[str], i: int, today: date) -> DateRange | None:
 
 
 _RELATIVE_FIRST = frozenset(phrase[0] for phrase in _RELATIVE_DAYS)
+_THIS_OR_NEXT = _THIS | _NEXT
 _DATE_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS) | _RELATIVE_FIRST | _THIS | _NEXT
 
 
@@ -215,7 +222,7 @@ def _relative_day(words: list[str], i: int, today: date) -> DateRange | None:
 def _this_or_next(words: list[str], i: int, today: date) -> DateRange | None:
     """'this week', 'neste uke', 'next month'..."""
     following = words[i + 1] if i + 1 < len(words) else ""
-    if words[i] not in _THIS | _NEXT or not (following in _WEEK or following in _MONTH):
+    if words[i] not in _THIS_OR_NEXT or not (following in _WEEK or following in _MONTH):
         return None
     ahead = int(words[i] in _NEXT)
     if following in _WEEK:

@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from bot.answering import lexicon
 from bot.answering.gazetteer import KnownNames, Place
@@ -63,6 +64,9 @@ def _raw(word: str) -> str:
     """A title word as a concept of its own, by its shortest inflection."""
     return "raw:" + (stem_variants(word) or [word])[-1]
 
+
+# At most this many question words' concepts are remembered (a few megabytes).
+_WORD_MEMO_LIMIT = 1 << 16
 
 # More changed people than this (an import, not a chat edit): build the index afresh.
 REBIND_LIMIT = 64
@@ -317,6 +321,8 @@ class Index:
                 self._add(text, ("role", r.key), inflect=True)
         self.person_order = {p.key: i for i, p in enumerate(data.people)}
         self.place_names = {_key(fold_words(m.name)): m.name for m in data.municipalities}
+        # place_names_near's tables, by (length, edits); filled as questions need them.
+        self._places_near: dict[tuple[int, int], dict[str, str]] = {}
         for p in data.people:
             words = tuple(fold_words(p.name))
             self.person_words[p.key] = words
@@ -413,12 +419,18 @@ class Index:
             length = key.count(" ") + 1
             if length > self.concept_lengths.get(first, 1):
                 self.concept_lengths[first] = length
+        # The live items with their first and last days (what a date question filters on).
+        self.live_events: list[tuple[EventRec, date, date]] = [
+            (e, e.start_date, e.end_date) for e in data.events if not e.cancelled
+        ]
         # The days of the live items and their years, for placing a date without a year.
-        self.live_days = [(e.start_date, e.end_date) for e in data.events if not e.cancelled]
+        self.live_days = [(first, last) for _, first, last in self.live_events]
         # Every item's first day, sorted (the hint's example day, found by bisection).
         self.start_dates = sorted(e.start_date for e in data.events)
         self.event_years = sorted({d.year for span in self.live_days for d in span})
         self.raw_vocab: set[str] = set()
+        # _word_concepts's verdicts: questions reuse their words (places, roles, "meeting").
+        self._word_memo: dict[str, frozenset[str]] = {}
         self.event_concepts: dict[str, frozenset[str]] = {}
         for ev in data.events:
             self.event_concepts[ev.key] = self._concepts_of_event(ev)
@@ -463,14 +475,34 @@ class Index:
                     i += length
                     break
             else:
-                word = words[i]
-                concept = self._concept_of_word(word, learn)
-                if concept:
-                    found.add(concept)
-                if len(word) >= 8 and (concept is None or concept.startswith("raw:")):
-                    found |= self._compound(word, learn)
+                if learn:
+                    found |= self._single_word_concepts(words[i], learn)
+                else:
+                    found |= self._word_concepts(words[i])
                 i += 1
         return found
+
+    def _single_word_concepts(self, word: str, learn: bool) -> set[str]:
+        """The concepts of one word read on its own: itself or an inflection, else the parts
+        of a compound."""
+        found: set[str] = set()
+        concept = self._concept_of_word(word, learn)
+        if concept:
+            found.add(concept)
+        if len(word) >= 8 and (concept is None or concept.startswith("raw:")):
+            found |= self._compound(word, learn)
+        return found
+
+    def _word_concepts(self, word: str) -> frozenset[str]:
+        """_single_word_concepts of a question's word, remembered: after the build the
+        vocabulary is fixed, and the compound search tries every cut of a long word."""
+        known = self._word_memo.get(word)
+        if known is None:
+            known = frozenset(self._single_word_concepts(word, learn=False))
+            if len(self._word_memo) >= _WORD_MEMO_LIMIT:
+                self._word_memo.clear()  # bounded, whatever the questions
+            self._word_memo[word] = known
+        return known
 
     def _compound(self, word: str, learn: bool) -> set[str]:
         """Concepts of a two-part compound whose last part (the head, in Norwegian) is a known
@@ -519,3 +551,24 @@ class Index:
                 kinds[word].add("concept")
         self.fuzzy_kinds = dict(kinds)
         self.fuzzy_choices = list(kinds)
+        # fuzzy_near's lists, by (length, edits); filled as questions need them.
+        self._fuzzy_near: dict[tuple[int, int], list[str]] = {}
+
+    def place_names_near(self, length: int, edits: int) -> dict[str, str]:
+        """place_names with only the names whose length is within `edits` of `length`, in
+        the same order (as fuzzy_near: no other name can be that few edits away)."""
+        near = self._places_near.get((length, edits))
+        if near is None:
+            near = {k: n for k, n in self.place_names.items() if abs(len(n) - length) <= edits}
+            self._places_near[(length, edits)] = near
+        return near
+
+    def fuzzy_near(self, length: int, edits: int) -> list[str]:
+        """The fuzzy vocabulary's words whose length is within `edits` of `length`, in
+        vocabulary order: no other word can be that few edits away, and rapidfuzz's scan
+        costs per word offered, so a typo lookup scans a third to a half of the vocabulary."""
+        near = self._fuzzy_near.get((length, edits))
+        if near is None:
+            near = [c for c in self.fuzzy_choices if abs(len(c) - length) <= edits]
+            self._fuzzy_near[(length, edits)] = near
+        return near

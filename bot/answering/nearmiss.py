@@ -39,7 +39,8 @@ def not_in_programme(ctx: Context, place: str, span: Span) -> Answer:
     text = ctx.msg("not_registered_place", place=place)
     folded = " ".join(fold_words(place))
     limit = 1 if len(folded) < 5 else 2
-    close = process.extract(folded, index.place_names, scorer=OSA.distance, score_cutoff=limit)
+    near = index.place_names_near(len(folded), limit)
+    close = process.extract(folded, near, scorer=OSA.distance, score_cutoff=limit)
     names = [name for name, _, _ in sorted(close, key=lambda r: r[1])][:5]
     if not names:
         return ctx.not_found(f"{text} {registered_places(ctx)}")

@@ -154,8 +154,10 @@ def answer_name(ctx: Context, run: NameRun) -> Answer:
     if unknown:
         return _did_you_mean_person(ctx, run, said, ordered)
     if len(ordered) > 1:
-        registered = tuple(run.registered)
-        exact = [k for k in ordered if index.person_words[k] == registered]
+        # Whoever is called exactly these words: the index files each whole name as a phrase,
+        # so a common first name costs no pass over everyone who has it.
+        whole = index.phrases.get(" ".join(run.registered), ())
+        exact = [k for kind, k in whole if kind == "person" and k in ordered]
         if len(exact) == 1:
             ordered = exact
     if len(ordered) == 1:

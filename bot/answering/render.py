@@ -83,14 +83,28 @@ MAX_LISTED = 25
 
 def msg(lang: str, key: str, **values: object) -> str:
     """One message in `lang`; `{Name}` placeholders get the value with a capital first letter."""
-    template = gettext(lang, MESSAGES[key])  # the translation, placeholders unfilled
-    # Capitalised values only where the translation asks for one (most messages: none).
-    caps = {
-        name: _cap(str(v))
-        for k, v in values.items()
-        if "{" + (name := k[0].upper() + k[1:]) + "}" in template
-    }
+    template = _template(lang, key)
+    caps = {name: _cap(str(values[k])) for k, name in _capitalised(template, tuple(values))}
     return template.format(**values, **caps)
+
+
+@lru_cache(maxsize=1024)
+def _template(lang: str, key: str) -> str:
+    """The translation of a message, placeholders unfilled (catalogues are loaded once per
+    process, so the lookup is too)."""
+    return gettext(lang, MESSAGES[key])
+
+
+@lru_cache(maxsize=4096)
+def _capitalised(template: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(value name, placeholder) for each value the template asks for with a capital first
+    letter, `{Place}` for `place` (most messages: none)."""
+    out = []
+    for k in names:
+        name = k[0].upper() + k[1:]
+        if "{" + name + "}" in template:
+            out.append((k, name))
+    return tuple(out)
 
 
 def _cap(text: str) -> str:

@@ -99,20 +99,21 @@ class Mentions:
     unknown: list[int] = field(default_factory=list)
     # Every date the question names ("21 February and 24 April"); `date` is the first.
     dates: list[DateRange] = field(default_factory=list)
-    # keys() per kind, for the spans list they were read from (answers ask for them often).
-    _keys: dict[str, tuple[list[Span], list[str]]] = field(default_factory=dict, repr=False)
+    # keys() of every kind, for the spans list they were read from (an answer asks for
+    # several kinds, several times: one pass over the spans serves them all).
+    _keys: tuple[list[Span], dict[str, dict[str, None]]] | None = field(default=None, repr=False)
 
     def keys(self, kind: str) -> list[str]:
         """Keys of one kind of sense, in order of mention, each once (a new list each call)."""
-        cached = self._keys.get(kind)
+        cached = self._keys
         if cached is None or cached[0] is not self.spans:
-            out: dict[str, None] = {}
+            by_kind: dict[str, dict[str, None]] = {}
             for span in self.spans:
                 for k, key in sorted(span.senses):
-                    if k == kind:
-                        out[key] = None
-            cached = self._keys[kind] = (self.spans, list(out))
-        return list(cached[1])
+                    by_kind.setdefault(k, {})[key] = None
+            cached = self._keys = (self.spans, by_kind)
+        found = cached[1].get(kind)
+        return list(found) if found else []
 
     def unregistered_places(self) -> list[tuple[str, Span]]:
         """Real places named that are not in the registry, as the gazetteer spells them (the
@@ -194,7 +195,7 @@ def _flags(words: list[str], flags: set[str], blocked: set[int]) -> set[int]:
         if longest is None:
             continue  # no intent phrase starts with this word (most words)
         for length in range(min(longest, n - i), 0, -1):
-            hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]))
+            hits = _FLAG_PHRASES.get(" ".join(words[i : i + length]) if length > 1 else words[i])
             if hits:
                 flags.update(hits)
                 positions.update(range(i, i + length))
@@ -219,27 +220,32 @@ def _ordinary_words_named_like_places(question: Question, index: Index) -> set[i
 def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Span]:
     """Longest registered phrases, left to right; single words also by their inflections."""
     spans = []
+    phrases, lengths = index.phrases, index.phrase_lengths
     i, n = 0, len(words)
     while i < n:
         if i in blocked:
             i += 1
             continue
-        for length in range(min(index.phrase_lengths.get(words[i], 1), n - i), 0, -1):
-            if length > 1 and any(j in blocked for j in range(i + 1, i + length)):
+        word = words[i]
+        for length in range(min(lengths.get(word, 1), n - i), 0, -1):
+            if length == 1:
+                senses = phrases.get(word)
+            elif blocked and any(j in blocked for j in range(i + 1, i + length)):
                 continue
-            senses = index.phrases.get(" ".join(words[i : i + length]))
+            else:
+                senses = phrases.get(" ".join(words[i : i + length]))
             if senses:
                 spans.append(Span(i, i + length, set(senses)))
                 i += length
                 break
         else:
-            for variant in stem_variants(words[i]):
-                senses = index.phrases.get(variant)
+            for variant in stem_variants(word):
+                senses = phrases.get(variant)
                 if senses and not any(kind == "person" for kind, _ in senses):
                     spans.append(Span(i, i + 1, set(senses)))
                     break
             else:
-                compound = _body_compound(words[i], index)
+                compound = _body_compound(word, index)
                 if compound:
                     spans.append(Span(i, i + 1, compound))
             i += 1
@@ -308,16 +314,18 @@ def _correct_typos(found: Mentions, index: Index, blocked: set[int]) -> None:
         if looked_up >= MAX_FUZZY_WORDS:
             break
         looked_up += 1
-        # Imported here: a question of known words (most of them) never needs it.
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
+        if looked_up == 1:
+            # Imported here, once a question: one of known words (most) never needs it.
+            from rapidfuzz import process
+            from rapidfuzz.distance import OSA
 
         confident = _confident_distance(len(word))
+        cutoff = max(confident, _doubtful_distance(len(word)))
         results = process.extract(
             word,
-            index.fuzzy_choices,
+            index.fuzzy_near(len(word), cutoff),
             scorer=OSA.distance,
-            score_cutoff=max(confident, _doubtful_distance(len(word))),
+            score_cutoff=cutoff,
             limit=8,
         )
         if not results:

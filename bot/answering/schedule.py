@@ -21,6 +21,13 @@ def _live(ctx: Context) -> list[EventRec]:
     return [e for e in ctx.index.data.events if not e.cancelled]
 
 
+def _overlapping(ctx: Context, rng: DateRange) -> list[EventRec]:
+    """The live items on any day of a range (by the index's days of each item)."""
+    return [
+        e for e, first, last in ctx.index.live_events if first <= rng.last and last >= rng.first
+    ]
+
+
 def _upcoming(ctx: Context, events: list[EventRec]) -> list[EventRec]:
     """Events that have not started yet (all-day items of today count as upcoming)."""
     return [
@@ -128,24 +135,26 @@ def anchor(ctx: Context, rng: DateRange) -> DateRange:
     with a year, and those no year has items for, stay as they are."""
     if rng.yearless is None:
         return rng
-    month, day = rng.yearless
+    asked, day = rng.yearless
     live = ctx.index.live_days
     options: list[tuple[date, date]] = []
-    years = ctx.index.event_years
     # Month 0: a day of any month ("the 21st").
-    months = [(y, mo) for y in years for mo in ((month,) if month else range(1, 13))]
-    for year, month in months:
-        try:
-            first = date(year, month, day or 1)
-        except ValueError:
-            continue
-        if day is None:
-            following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-            last = following - timedelta(days=1)
-        else:
-            last = first
-        if any(start <= last and end >= first for start, end in live):
-            options.append((first, last))
+    months = (asked,) if asked else range(1, 13)
+    for year in ctx.index.event_years:
+        for month in months:
+            try:
+                first = date(year, month, day or 1)
+            except ValueError:
+                continue
+            if day is None:
+                following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+                last = following - timedelta(days=1)
+            else:
+                last = first
+            for start, end in live:
+                if start <= last and end >= first:
+                    options.append((first, last))
+                    break
     if not options:
         return rng
     ahead = [o for o in options if o[1] >= ctx.today]
@@ -188,7 +197,7 @@ def _about(ctx: Context, events: list[EventRec]) -> str:
 
 def _on_range(ctx: Context, rng: DateRange) -> tuple[str, list[EventRec]]:
     """The header and items of one day or range of days."""
-    events = [e for e in _live(ctx) if e.start_date <= rng.last and e.end_date >= rng.first]
+    events = _overlapping(ctx, rng)
     events = sorted(_place_filter(ctx, events), key=_order)
     if query_concepts(ctx):
         events = best_events(ctx, events) or events
@@ -238,12 +247,13 @@ def answer_on_date(ctx: Context) -> Answer:
     verdict = _yes_no(ctx, [])
     if verdict:
         text = f"{verdict} {text}"
-    later = sorted((e for e in _live(ctx) if e.start_date > rng.last), key=_order)
+    live = ctx.index.live_events
+    later = sorted((e for e, first, _ in live if first > rng.last), key=_order)
     if later:
         group = [e for e in later if e.start_date == later[0].start_date]
         text += "\n" + ctx.msg("after_that") + "\n" + _lines(ctx, group)
         return ctx.not_found(text, events=ctx.event_views(group))
-    earlier = sorted((e for e in _live(ctx) if e.end_date < rng.first), key=_order)
+    earlier = sorted((e for e, _, last in live if last < rng.first), key=_order)
     if earlier:
         # Nothing then and nothing after: the last registered items, so the reply is never
         # an empty "nothing".
@@ -366,8 +376,7 @@ def answer_event_contacts(ctx: Context) -> Answer | None:
     place asked about when one is named), or None when no one event fits."""
     events = _live(ctx)
     if ctx.mentions.date:
-        rng = ctx.mentions.date
-        events = [e for e in events if e.start_date <= rng.last and e.end_date >= rng.first]
+        events = _overlapping(ctx, ctx.mentions.date)
     matches = best_events(ctx, events) if query_concepts(ctx) else []
     if len(matches) > 1:
         matches = _upcoming(ctx, matches) or matches

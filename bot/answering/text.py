@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from bot.answering.lexicon import BOKMAL_ONLY, MARKERS_EN, MARKERS_NB, MARKERS_NN, SUFFIXES
 from bot.textnorm import fold, strip_controls
@@ -24,9 +25,9 @@ _NB_LETTERS = re.compile(r"[æøåÆØÅ]")
 _NN_SUFFIXES = ("ane", "ar")
 
 
-@dataclass(frozen=True)
-class Token:
-    """One word: folded text, original spelling, character span in the question."""
+class Token(NamedTuple):
+    """One word: folded text, original spelling, character span in the question (a named
+    tuple: a question makes several, and a frozen dataclass costs three times as much)."""
 
     text: str
     orig: str
@@ -52,21 +53,28 @@ class Question:
 def prepare(question: str) -> Question:
     """Strip control characters, cap the length, find e-mail addresses and fold the words."""
     text = strip_controls(question)[:MAX_QUESTION_CHARS]
-    emails = tuple(m.group().lower().strip(".") for m in _EMAIL.finditer(text))
-    words_text = _EMAIL.sub(lambda m: " " * len(m.group()), text)
+    if "@" in text:
+        emails = tuple(m.group().lower().strip(".") for m in _EMAIL.finditer(text))
+        words_text = _EMAIL.sub(lambda m: " " * len(m.group()), text)
+    else:
+        emails, words_text = (), text  # no address without an @ (most questions)
     tokens: list[Token] = []
     previous_end = 0
     for match in _WORD.finditer(words_text):
         if len(tokens) >= MAX_TOKENS:
             break
         orig = match.group()
-        sentence_start = not tokens or bool(
-            _SENTENCE_END.search(words_text, previous_end, match.start())
-        )
-        capital = orig[0].isupper() and not sentence_start
+        start, end = match.span()
+        if tokens:
+            # Words are mostly one space apart: no sentence ends between them.
+            gap = words_text[previous_end:start]
+            sentence_start = gap != " " and _SENTENCE_END.search(gap) is not None
+        else:
+            sentence_start = True
+        capital = not sentence_start and orig[0].isupper()
         for part in _fold_word(orig):
-            tokens.append(Token(part, orig, match.start(), match.end(), capital))
-        previous_end = match.end()
+            tokens.append(Token(part, orig, start, end, capital))
+        previous_end = end
     return Question(text, tuple(tokens[:MAX_TOKENS]), emails)
 
 
@@ -112,6 +120,8 @@ def detect_language(question: Question, entity_positions: Iterable[int]) -> str 
     of its words are nynorsk's own ("kven", "ikkje", "frå") than bokmål's ("hvem", "ikke")."""
     skip = set(entity_positions)
     norwegian = en = nynorsk = bokmal = 0
+    # Most questions have no æ, ø or å at all: then no word needs the search.
+    letters = _NB_LETTERS.search(question.text) is not None
     for i, token in enumerate(question.tokens):
         if i in skip:
             continue
@@ -119,7 +129,7 @@ def detect_language(question: Question, entity_positions: Iterable[int]) -> str 
             norwegian += 1
         if token.text in MARKERS_EN:
             en += 1
-        if _NB_LETTERS.search(token.orig):
+        if letters and _NB_LETTERS.search(token.orig):
             norwegian += 1
         if token.text in _NN_NB_FOLDED:
             # Only words that fold like a marker are lower-cased (most words are not).
