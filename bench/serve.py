@@ -24,7 +24,7 @@ measured, the CPU a request costs much less.
 The load comes from one process: wrk (the Debian package `wrk`) when it is installed, else an
 aiohttp client with `--connections` concurrent requests in a child process. The output says which.
 
-    python bench/serve.py [--people 20,10000] [--events 1000] [--seconds 3] [--rounds 3]
+    python bench/serve.py [--people 20,10000] [--events 1000] [--seconds 3] [--rounds 5]
                           [--connections 16] [--client auto|wrk|aiohttp]
 """
 
@@ -417,7 +417,7 @@ def main() -> int:
     parser.add_argument("--people", default="20,10000")
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--build-rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")

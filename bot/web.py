@@ -142,7 +142,9 @@ class CalendarServer:
         return web.Response(text="ok\n", content_type="text/plain")
 
     async def _index(self, request: web.Request) -> web.Response:
-        lang = request.query.get("lang") or self._services.config.bot.default_language
+        # Most polls have no query string: no query dict is made for them.
+        query = request.query_string and request.query.get("lang")
+        lang = query or self._services.config.bot.default_language
         if lang not in ("en", "nb", "nn"):
             lang = "en"
         page = await asyncio.to_thread(self._index_page, lang)

@@ -173,7 +173,9 @@ def test_changed_records_finds_every_change_at_any_place() -> None:
 
 def test_a_cached_snapshot_is_handed_out_only_while_fresh_and_never_waits(services) -> None:
     """cached() gives the snapshot within a second of its last check, None after that (when
-    snapshot() would ask the database) and None while another thread holds the registry."""
+    snapshot() would ask the database), and never waits: while another thread holds the
+    registry it still gives the copy checked within the last second (a request answered from
+    it is ordered before that thread's write), and None once a write dropped it."""
     now = [100.0]
     registry = Registry(services.db, services.clock, monotonic=lambda: now[0])
     assert registry.cached() is None  # nothing read yet
@@ -183,5 +185,7 @@ def test_a_cached_snapshot_is_handed_out_only_while_fresh_and_never_waits(servic
     assert registry.cached() is None
     assert registry.snapshot() is read  # checked again: nobody wrote
     assert registry.cached() is read
-    with registry._lock:  # another thread reading the registry
+    with registry._lock:  # another thread reading or writing the registry
+        assert registry.cached() is read
+        registry._snapshot = None  # as a write does before it reads again
         assert registry.cached() is None
