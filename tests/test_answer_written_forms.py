@@ -32,6 +32,7 @@ from test_answer_classes import (
     _chat_case,
     _printed_title,
     check,
+    memory_database,  # noqa: F401 (a fixture: the tests below ask for it by name)
 )
 
 from bot.answering.engine import AnswerEngine
@@ -307,12 +308,6 @@ def _sample() -> list[Case]:
 SAMPLE = _sample()
 
 
-@pytest.fixture
-def memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A database in memory: these tests are about the answers."""
-    monkeypatch.setenv("COORDBOT_BOT_DATABASE_URL", "sqlite://")
-
-
 @pytest.mark.usefixtures("memory_database")
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"cli:{c.cls}:{c.question[:40]}")
 def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,8 +315,9 @@ def test_case_through_the_command_line(case: Case, capsys: pytest.CaptureFixture
     check(case, json.loads(capsys.readouterr().out))
 
 
+@pytest.mark.usefixtures("memory_database")
 @pytest.mark.parametrize("case", SAMPLE, ids=lambda c: f"chat:{c.cls}:{c.question[:40]}")
-def test_case_through_the_chat(case: Case, memory_database: None, clock: FixedClock) -> None:
+def test_case_through_the_chat(case: Case, clock: FixedClock) -> None:
     services = build_services(load_config(), clock)
     try:
         _chat_case(case, services)
