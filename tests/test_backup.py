@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.cli import main
+from bot.cli.cached_ask import cache_file
 from bot.clock import FixedClock
 from bot.config import Config, load_config
 from bot.db import Database
@@ -153,9 +154,14 @@ def test_backup_while_writing_then_restore(
     live_rows = probe_numbers(live)
     assert len(live_rows) > len(saved)
 
+    # An ask keeps its answer index beside the database; a restore must not leave it there
+    # (the restored registry may carry the write counter it was made for).
+    ask_json(capsys, BODO_QUESTION)
+    assert cache_file(live).exists()
     # The documented procedure: stop the bot (the writer has stopped), restore, start again.
     assert main(["restore", str(backup)]) == 0
     assert f"restored {live} from {backup}" in capsys.readouterr().out
+    assert not cache_file(live).exists()
     assert probe_numbers(live) == saved
     doc = ask_json(capsys, BODO_QUESTION)
     assert doc["status"] == "answer"

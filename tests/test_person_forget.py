@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 import bot.schema
 from bot import access
 from bot.cli import main
+from bot.cli.cached_ask import cache_file
 from bot.config import load_config
 from bot.delivery.component import DeliveryComponent
 from bot.delivery.hold import release_held
@@ -209,6 +210,12 @@ def test_forget_erases_the_person_everywhere_and_keeps_the_counts(
     } <= tables, tables
     assert main(["ask", "--json", "who is Bodø's data contact?"]) == 0
     assert NAME in json.dumps(json.loads(capsys.readouterr().out), ensure_ascii=False)
+    # The ask kept its answer index (with the person's name) beside a SQLite database.
+    url = services.config.database_url
+    kept = (
+        cache_file(Path(url.removeprefix("sqlite:///"))) if url.startswith("sqlite:///") else None
+    )
+    assert kept is None or NAME.encode() in kept.read_bytes()
     with services.db.session() as session:
         held = session.scalars(
             select(OutboxMessage.id).where(
@@ -234,6 +241,7 @@ def test_forget_erases_the_person_everywhere_and_keeps_the_counts(
     assert main(["person", "forget", ADDRESS, "--yes", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["erased"] is True and report["person"] == KEY
+    assert kept is None or not kept.exists()
     counts = report["counts"]
     assert counts["person"] == 1 and counts["roles"] >= 1
     assert counts["chat users"] == 1 and counts["feed tokens"] == 1

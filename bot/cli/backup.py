@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
+from bot.cli.cached_ask import cache_file
 from bot.config import load_config
 from bot.files import PRIVATE, secure_sqlite_files
 
@@ -76,6 +77,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _refuse_same_file(database, source)
         check_backup(source)
         restore_sqlite(source, database)
+        cache_file(database).unlink(missing_ok=True)  # may fit the restored write counter
     except Refused as exc:
         print(f"coordbot restore: {exc}", file=sys.stderr)
         return 2

@@ -41,6 +41,15 @@ def cache_file(database: Path) -> Path:
     return database.with_name(database.name + SUFFIX)
 
 
+def drop_cache(database_url: str) -> None:
+    """Delete the cached index of a SQLite database: after an erase (it holds the person's
+    name and address until the next ask) and a restore (the restored registry may carry the
+    write counter the cache was made for)."""
+    database = _sqlite_path(database_url)
+    if database is not None:
+        cache_file(database).unlink(missing_ok=True)
+
+
 def code_fingerprint() -> str:
     """What the cached index depends on besides the registry: the answer engine's code and
     data files (by size and change time) and the Python version; a change to any makes the

@@ -70,6 +70,10 @@ def cmd_person(args: argparse.Namespace) -> int:
             print(f"coordbot: {exc}. Nothing was erased.", file=sys.stderr)
             return 2
         services.registry.invalidate()
+        if result.applied:
+            from bot.cli.cached_ask import drop_cache
+
+            drop_cache(services.config.database_url)
         if args.json:
             print_json(
                 {
