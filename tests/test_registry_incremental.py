@@ -189,3 +189,28 @@ def test_a_cached_snapshot_is_handed_out_only_while_fresh_and_never_waits(servic
         assert registry.cached() is read
         registry._snapshot = None  # as a write does before it reads again
         assert registry.cached() is None
+
+
+def test_a_snapshot_being_checked_is_not_handed_out_as_fresh(
+    services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While snapshot() asks the database whether another process wrote (its copy over a
+    second old), a feed poll on the event loop must wait for the answer, not get the copy
+    that check may be about to drop."""
+    import bot.registry.store as store
+
+    now = [100.0]
+    registry = Registry(services.db, services.clock, monotonic=lambda: now[0])
+    read = registry.snapshot()
+    now[0] += 1.5
+    seen: list[object] = []
+    real = store.generation
+
+    def polled_during_the_check(session: object) -> int:
+        seen.append(registry.cached())  # a poll arriving while the check runs
+        return real(session)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "generation", polled_during_the_check)
+    assert registry.snapshot() is read  # nobody wrote
+    assert seen == [None]
+    assert registry.cached() is read  # checked now

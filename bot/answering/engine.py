@@ -136,7 +136,9 @@ class AnswerEngine:
             if context_words and not _names_something(part_mentions):
                 # "... and when does it meet?": the part reads what the earlier ones named;
                 # "... and where is it?" asks about the same item as the part before.
-                where = bool(set(part_mentions.words) & _WHERE)
+                where = bool(set(part_mentions.words) & _WHERE) or "stream" in (
+                    part_mentions.concepts
+                )
                 extra = previous if where and answers and answers[-1].events else context_words
                 part_mentions = resolve(prepare(f"{part} {extra}"), index, now.date())
             part_ctx = Context(index, part_mentions, reply_lang, now)
@@ -176,6 +178,11 @@ def _named_text(ctx: Context) -> str:
 
 def _answer_one(ctx: Context) -> Answer:
     """One question's answer, with the details it asks for that the registry lacks said."""
+    m = ctx.mentions
+    if "office" in m.flags and "who" in m.flags and not m.keys("person"):
+        # "Who is the mayor of Bodø?": an office the registry never holds. Said so, then
+        # what it holds about the place, instead of whoever holds some other role there.
+        return facts.office_not_held(ctx, people.place_overview(ctx))
     answer = _dispatch(ctx)
     if ctx.mentions.flags & {"phone", "postal", "visit"} and answer.contacts:
         people_asked = [
@@ -184,8 +191,6 @@ def _answer_one(ctx: Context) -> Answer:
             if c.person_key in ctx.index.data.person_by_key
         ]
         answer = facts.with_missing(ctx, answer, list(dict.fromkeys(people_asked)))
-    if "office" in ctx.mentions.flags:
-        answer = facts.office_not_held(ctx, answer)
     return answer
 
 
@@ -219,7 +224,13 @@ def _dispatch(ctx: Context) -> Answer:
         return schedule.answer_next(ctx)
     if "when" in m.flags or (triggers and not about_people):
         return schedule.answer_when(ctx)
-    if triggers and not names_person and not asks_who and schedule.names_an_event(ctx):
+    if (
+        "deadline" in m.concepts
+        and not names_person
+        and not asks_who
+        and not m.flags & {"head", "deputy"}
+        and schedule.names_an_event(ctx)
+    ):
         # "What is the deadline for the data collection?": a role's word ("data collection")
         # names the deadline's subject; nobody is asked for.
         return schedule.answer_when(ctx)

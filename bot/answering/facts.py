@@ -84,6 +84,11 @@ def _said_title(ctx: Context) -> str:
     """The title as the question wrote it."""
     found = title_keys(ctx.mentions.words)
     _, first, end = found[0]
+    if ctx.lang == "en":
+        # "Who are the directors?" with one holder: "The director is …".
+        base = lexicon.TITLE_BASE.get(" ".join(ctx.mentions.words[first:end]))
+        if base:
+            return base
     return ctx.said(first, end - 1)
 
 
@@ -137,7 +142,9 @@ def office_not_held(ctx: Context, answer: Answer) -> Answer:
     """ "Who is Bodø's mayor?": the registry holds no such office. Said first, then what the
     registry does hold about the place (the answer found without the office)."""
     words = ctx.mentions.words
-    office = next((ctx.said(i, i) for i, w in enumerate(words) if w in lexicon.UNHELD_OFFICES), "")
+    office = next(
+        (ctx.said(i, i).lower() for i, w in enumerate(words) if w in lexicon.UNHELD_OFFICES), ""
+    )
     data = ctx.index.data
     places = [data.municipality_by_key[key].name for key in ctx.mentions.keys("place")]
     if places:

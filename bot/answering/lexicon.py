@@ -197,7 +197,7 @@ DEPUTY = frozenset(
 YESNO_START = frozenset(
     _words(
         """is are was were has have had did does do will can er var har hadde blir ble vart vert
-    skjedde skjer strommes strommast kommer kjem finnes fins kan ma"""
+    skjedde skjer strommes strommast kommer kjem finnes fins"""
     )
 )
 # "Has it happened?": the answer is yes when the item lies in the past.
@@ -342,12 +342,11 @@ MARKERS_EN = frozenset(
     about please tell me my in there this that any all first second starts start upcoming
     january february march june july october december monday tuesday wednesday thursday
     friday saturday sunday representative deputy head chair who's what's hi hello thanks help
-    secretariat leader phone telephone mobile cell number numbers postal office title job
-    position role roles mayor chief executive director adviser advisor planner organisation
-    organization centre center batch batches member members belong belongs joined join
-    newsletter enquiries inquiries questions question ask whom responsible elected elect
-    streamed stream watch follow held passed already been has have can
-    could should would will you your our we they their its it which"""
+    secretariat leader phone telephone mobile cell number numbers postal title job mayor
+    adviser advisor planner organisation organization centre center batch batches member
+    members belong belongs joined join newsletter enquiries inquiries questions question ask
+    whom responsible elected elect streamed stream watch follow passed already been has have
+    can could should would will you your our we they their its it which"""
     )
 )
 MARKERS_NB = frozenset(
@@ -477,17 +476,26 @@ TITLES: dict[str, str] = {}
 
 
 # Endings of the plural, definite and genitive forms of title nouns in English, bokmål and
-# nynorsk (rådgiver -> rådgivere, rådgiverne; rådgjevar -> rådgjevarar, rådgjevarane;
-# director -> directors): every listed form also matches with each of them.
-_TITLE_ENDINGS = ("s", "e", "n", "en", "er", "ar", "ne", "ene", "ane", "ens", "ers", "arar")
+# nynorsk, by how the listed form ends: rådgiver -> rådgivere, rådgiverne, advisers;
+# rådgjevar -> rådgjevarar, rådgjevarane; direktør -> direktører, direktørane; director ->
+# directors. Every listed form also matches with these; TITLE_BASE maps a made form back.
+_TITLE_ENDINGS = {
+    "er": ("s", "e", "en", "ne", "ens", "nes"),
+    "ar": ("ar", "en", "ane", "s"),
+    "or": ("s", "er", "en", "ene", "ar", "ane", "ens"),
+}
+_OTHER_ENDINGS = ("s", "n", "en", "er", "ene", "ar", "ane")
+TITLE_BASE: dict[str, str] = {}
 
 
 def _title(name: str, words: str) -> None:
     for word in words.split(","):
         phrase = word.strip()
         TITLES[phrase] = name
-        for ending in _TITLE_ENDINGS:
-            TITLES.setdefault(phrase + ending, name)
+        for ending in _TITLE_ENDINGS.get(phrase[-2:], _OTHER_ENDINGS):
+            if phrase + ending not in TITLES:
+                TITLES[phrase + ending] = name
+                TITLE_BASE[phrase + ending] = phrase
 
 
 _title(

@@ -94,6 +94,17 @@ def answer_people(ctx: Context) -> Answer | None:
     return None
 
 
+def place_overview(ctx: Context) -> Answer:
+    """Who is registered at the places the question names (each its part), or the hint of
+    what can be asked when it names none."""
+    m = ctx.mentions
+    answers = [place_people(ctx, place) for place in m.keys("place")]
+    answers += [not_in_programme(ctx, *place) for place in m.unregistered_places()]
+    if not answers:
+        return ctx.not_found(ctx.hint())
+    return answers[0] if len(answers) == 1 else merge(answers)
+
+
 def _has_known_name(ctx: Context, run: NameRun) -> bool:
     words = ctx.mentions.words
     return any(words[i] in ctx.index.known_names for i in run.positions)

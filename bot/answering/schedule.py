@@ -65,11 +65,13 @@ def best_events(ctx: Context, events: list[EventRec]) -> list[EventRec]:
     wanted = query_concepts(ctx)
     if not wanted:
         return events
-    if "yesno" in ctx.mentions.flags and wanted - {"stream"} - lexicon.EVENT_TRIGGERS:
+    ignored: set[str] = set()
+    if _asks_streamed(ctx) and wanted - {"stream"} - lexicon.EVENT_TRIGGERS:
         # "Can I follow the steering group meeting online?" asks about that meeting, not
         # for whatever else is streamed.
-        wanted = wanted - {"stream"}
-    sides = _joined_sides(ctx)
+        ignored = {"stream"}
+        wanted = wanted - ignored
+    sides = _joined_sides(ctx, ignored)
     if sides:
         return list(dict.fromkeys(e for side in sides for e in _best(ctx, events, side)))
     return _best(ctx, events, wanted)
@@ -78,9 +80,10 @@ def best_events(ctx: Context, events: list[EventRec]) -> list[EventRec]:
 _AND = frozenset({"and", "og", "&"})
 
 
-def _joined_sides(ctx: Context) -> list[set[str]]:
+def _joined_sides(ctx: Context, ignored: set[str]) -> list[set[str]]:
     """The concepts of each side of an "and" when more than one side names an event of its
-    own (a kind word such as "meeting" counts for every side); else none."""
+    own, with a kind word of its own ("the county meeting and the steering group meeting",
+    not "the meeting for counties and municipalities"); else none."""
     words = ctx.mentions.words
     if not _AND.intersection(words):
         return []
@@ -94,9 +97,9 @@ def _joined_sides(ctx: Context) -> list[set[str]]:
     kinds = query_concepts(ctx) & lexicon.EVENT_TRIGGERS
     found = []
     for side in sides:
-        telling = index.concepts(side) & index.known_event_concepts
-        telling -= lexicon.WEAK_CONCEPTS | lexicon.EVENT_TRIGGERS
-        if telling:
+        named = index.concepts(side) & index.known_event_concepts
+        telling = named - lexicon.WEAK_CONCEPTS - lexicon.EVENT_TRIGGERS - ignored
+        if telling and named & lexicon.EVENT_TRIGGERS:
             found.append(telling | kinds)
     return found if len(found) > 1 else []
 
@@ -326,7 +329,10 @@ def answer_when(ctx: Context) -> Answer:
     if len(matches) > 1 and "same_day" not in ctx.mentions.flags:
         matches = _upcoming(ctx, matches) or matches
     matches = sorted(matches, key=_order)
-    verdict = _same_day(ctx, matches) or _streamed(ctx, matches) or _yes_no(ctx, matches)
+    if _asks_streamed(ctx):
+        verdict = _streamed(ctx, matches)
+    else:
+        verdict = _same_day(ctx, matches) or _yes_no(ctx, matches)
     prefix = f"{verdict}\n" if verdict else ""
     if len(matches) == 1:
         ev = matches[0]
@@ -363,12 +369,24 @@ def _missing_details(ctx: Context, ev: EventRec) -> str:
     return "".join(f"\n{line}" for line in lines)
 
 
+_CAN = frozenset({"can", "could", "kan", "ma"})
+
+
+def _asks_streamed(ctx: Context) -> bool:
+    """ "Is it streamed?", "can I follow it online?", "kan eg følgje det på nett?"."""
+    m = ctx.mentions
+    if "stream" not in m.concepts:
+        return False
+    return "yesno" in m.flags or bool(m.words and m.words[0] in _CAN)
+
+
 def _streamed(ctx: Context, events: list[EventRec]) -> str | None:
-    """The verdict on "is it streamed?"."""
-    if "yesno" not in ctx.mentions.flags or "stream" not in ctx.mentions.concepts:
+    """The verdict on "is it streamed?" about one item (the list of several marks the
+    streamed ones: one verdict cannot cover them)."""
+    if len(events) != 1:
         return None
     concepts = ctx.index.event_concepts
-    return facts.streamed(ctx.lang, all("stream" in concepts[e.key] for e in events))
+    return facts.streamed(ctx.lang, "stream" in concepts[events[0].key])
 
 
 def answer_event_contacts(ctx: Context) -> Answer | None:

@@ -112,8 +112,10 @@ class Registry:
         """The snapshot when handing it out needs no database work (read, or checked against
         the write counter, within the last second), else None; never waits for another
         thread's read, so the event loop may call it."""
-        # Without the lock (every feed poll asks): each attribute is read whole, and a copy
-        # being checked right now was checked within the last second too.
+        # Without the lock (every feed poll asks): each attribute is read whole; snapshot()
+        # marks a copy checked only once the check is over, and a write drops or replaces the
+        # copy before it marks the new one (a poll racing a write may get the copy from just
+        # before it, as if it had come a moment earlier).
         snapshot, checked_at = self._snapshot, self._checked_at
         return snapshot if self._monotonic() - checked_at < 1.0 else None
 
@@ -129,10 +131,13 @@ class Registry:
         (checked at most once a second) another process, such as `coordbot registry import`, did."""
         with self._lock:
             if self._snapshot is not None and self._monotonic() - self._checked_at >= 1.0:
-                self._checked_at = self._monotonic()
+                began = self._monotonic()
                 with self._db.session() as session:
                     if generation(session) != self._snapshot_generation:
                         self._snapshot = None
+                # Only now: cached() hands the copy out without the lock while it looks
+                # checked, and while the check runs it must not.
+                self._checked_at = began
             if self._snapshot is None:
                 with paused_gc(settle=True):
                     with self._db.session() as session:
