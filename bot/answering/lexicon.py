@@ -346,7 +346,7 @@ MARKERS_EN = frozenset(
     adviser advisor planner organisation organization centre center batch batches member
     members belong belongs joined join newsletter enquiries inquiries questions question ask
     whom responsible elected elect streamed stream watch follow passed already been has have
-    can could should would will you your our we they their its it which"""
+    can could should would will you your our we they their its it which s"""
     )
 )
 MARKERS_NB = frozenset(

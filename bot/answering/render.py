@@ -44,6 +44,9 @@ MESSAGES: dict[str, str] = {
     "unknown_person": N_("Nobody called {name} is registered."),
     "did_you_mean": N_("Did you mean {options}?"),
     "not_registered_place": N_("{place} is not in the programme."),
+    "no_kind_next": N_(
+        "Nothing of that kind is registered after {day}. The next registered item, on {next}:"
+    ),
     "office_not_held": N_(
         "The registry does not hold “{office}” for {place}, only the programme's contacts:"
     ),

@@ -245,11 +245,31 @@ def _phrase_spans(words: list[str], index: Index, blocked: set[int]) -> list[Spa
                     spans.append(Span(i, i + 1, set(senses)))
                     break
             else:
-                compound = _body_compound(word, index)
+                compound = _body_compound(word, index) or _term_compound(word, index)
                 if compound:
                     spans.append(Span(i, i + 1, compound))
             i += 1
     return spans
+
+
+_MIN_TAIL = 6
+
+
+def _term_compound(word: str, index: Index) -> set[Sense] | None:
+    """A Norwegian compound ending in a role's one-word term ("januar|oppdateringa" is the
+    update the general contact answers for): the term's role senses, longest tail first.
+    The head must be no registered word itself ("data|kontaktperson" is no general contact)."""
+    if len(word) < _MIN_TAIL + 3 or not word.isalpha():
+        return None
+    phrases = index.phrases
+    for cut in range(3, len(word) - _MIN_TAIL + 1):
+        senses = phrases.get(word[cut:])
+        if senses and all(kind == "role" for kind, _ in senses):
+            head = word[:cut]
+            if head in phrases or head in index.inflected:
+                return None
+            return set(senses)
+    return None
 
 
 # The heads of Norwegian compounds that name a body's leader or deputy ("nettverks|leiar").

@@ -283,9 +283,22 @@ def answer_next(ctx: Context) -> Answer:
     unknown = _unknown_place(ctx)
     if unknown:
         return unknown
-    upcoming = sorted(_place_filter(ctx, _upcoming(ctx, _live(ctx))), key=_order)
-    if query_concepts(ctx):
-        upcoming = best_events(ctx, upcoming)
+    ahead = sorted(_place_filter(ctx, _upcoming(ctx, _live(ctx))), key=_order)
+    wanted = query_concepts(ctx)
+    upcoming = best_events(ctx, ahead) if wanted else ahead
+    if not upcoming and ahead and wanted <= lexicon.EVENT_TRIGGERS:
+        # "What is the next milestone?" with none ahead but a meeting ahead: say so, and
+        # name what does come next rather than what lies behind.
+        first = ahead[0].start_date
+        group = [e for e in ahead if e.start_date == first]
+        text = ctx.msg(
+            "no_kind_next",
+            day=render.fmt_date(ctx.today, ctx.lang),
+            next=render.fmt_date(first, ctx.lang),
+        )
+        return ctx.answer(
+            text + "\n" + _lines(ctx, group, with_date=False), events=ctx.event_views(group)
+        )
     if not upcoming:
         return _nothing_ahead(ctx)
     first = upcoming[0].start_date
