@@ -64,9 +64,6 @@ class _Guarded(asyncio.Protocol):
         self.guard.opened(self)
         self.handler.connection_made(transport)
 
-    def data_received(self, data: bytes) -> None:
-        self.handler.data_received(data)
-
     def eof_received(self) -> bool | None:
         self.handler.eof_received()
         return None
