@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -122,86 +122,8 @@ def _cities_named(*names: str | None) -> set[str]:
     }
 
 
-class LazyHoldings:
-    """A holdings table read back from the answer cache of `coordbot ask`: positions of people
-    and their roles, turned into Holding lists only for the keys a question asks about.
-    Unpickling every table whole took most of a cold ask at 100,000 contacts."""
-
-    def __init__(
-        self, compact: Mapping[Hashable, tuple[int, ...]], people: Sequence[PersonRec]
-    ) -> None:
-        self._compact = compact
-        self._people = people
-        self._made: dict[Hashable, list[Holding]] = {}
-
-    def get(self, key: Hashable, default: list[Holding] | None = None) -> list[Holding] | None:
-        """The holdings filed under `key`, or `default`."""
-        made = self._made.get(key)
-        if made is None:
-            flat = self._compact.get(key)
-            if flat is None:
-                return default
-            people = self._people
-            made = self._made[key] = [
-                Holding(people[flat[i]], people[flat[i]].roles[flat[i + 1]])
-                for i in range(0, len(flat), 2)
-            ]
-        return made
-
-    def __getitem__(self, key: Hashable) -> list[Holding]:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._compact
-
-    def __iter__(self) -> Iterator[Hashable]:
-        return iter(self._compact)
-
-    def __len__(self) -> int:
-        return len(self._compact)
-
-    def keys(self) -> Iterable[Hashable]:
-        """Every key, as a dict has them."""
-        return self._compact.keys()
-
-    def items(self) -> Iterator[tuple[Hashable, list[Holding]]]:
-        """(key, holdings) for every key, each list made now."""
-        return ((key, self[key]) for key in self._compact)
-
-    def values(self) -> Iterator[list[Holding]]:
-        """Every key's holdings, each list made now."""
-        return (self[key] for key in self._compact)
-
-
 class Index:
     """Lookups for the answer engine over one RegistryData snapshot."""
-
-    def __getstate__(self) -> dict[str, object]:
-        """The index as pickled for `coordbot ask`'s cache: holdings as people's positions."""
-        state = dict(self.__dict__)
-        order = self.person_order
-        compact: dict[str, dict[Hashable, tuple[int, ...]]] = {}
-        for name in HOLDING_TABLES:
-            table = state.pop(name)
-            compact[name] = {
-                key: tuple(
-                    n for h in holdings for n in (order[h.person.key], h.person.roles.index(h.role))
-                )
-                for key, holdings in table.items()
-                if holdings
-            }
-        state["_compact_holdings"] = compact
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        compact = state.pop("_compact_holdings")
-        self.__dict__.update(state)
-        assert isinstance(compact, dict)
-        for name, table in compact.items():
-            setattr(self, name, LazyHoldings(table, self.data.people))
 
     def __init__(
         self, data: RegistryData, places: Sequence[Place] = (), names: KnownNames | None = None
@@ -252,7 +174,7 @@ class Index:
         pairs: list[tuple[PersonRec, PersonRec]] = changes
         if any(before.name != after.name for before, after in pairs):
             return None
-        # A plain attribute copy: copy.copy would go through the cache's __getstate__.
+        # A shallow copy sharing every table; the ones the edit touches are replaced below.
         new = Index.__new__(Index)
         new.__dict__.update(self.__dict__)
         new.data, new.version = data, data.version

@@ -20,14 +20,13 @@ import ast
 import marshal
 import pickle
 import sqlite3
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
-if TYPE_CHECKING:
-    from bot.answering.index import Index
-    from bot.registry.data import PersonRec, RegistryData
+from bot.answering.index import HOLDING_TABLES, Holding, Index
+from bot.registry.data import PersonRec, RegistryData, RoleRec
 
 # The index's tables with an entry per person or per word of a name: stored entry by entry.
 INDEX_TABLES = ("phrases", "person_words", "emails", "person_order", "name_parts")
@@ -71,8 +70,6 @@ def _person_values(person: PersonRec) -> tuple[Any, ...]:
 
 def _person(values: tuple[Any, ...]) -> PersonRec:
     """The person `_person_values` gave."""
-    from bot.registry.data import PersonRec, RoleRec
-
     made = dict(zip((f.name for f in fields(PersonRec)), values, strict=True))
     made["roles"] = tuple(RoleRec(*role) for role in made["roles"])
     return PersonRec(**made)
@@ -82,11 +79,23 @@ def _dumps(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _compact_holdings(
+    index: Index, holdings: Mapping[Hashable, list[Holding]]
+) -> dict[Hashable, tuple[int, ...]]:
+    """A holdings table as (person's position, role's position) pairs, flattened."""
+    order = index.person_order
+    return {
+        key: tuple(n for h in held for n in (order[h.person.key], h.person.roles.index(h.role)))
+        for key, held in holdings.items()
+        if held
+    }
+
+
 def write_store(path: Path, index: Index, fingerprint: str, generation: int) -> None:
     """Write `index` into the empty file `path` (created by the caller, owner-only)."""
-    state: dict[str, Any] = index.__getstate__()  # holdings as positions of people already
+    state: dict[str, Any] = dict(index.__dict__)
     data: RegistryData = state.pop("data")
-    holdings = state.pop("_compact_holdings")
+    holdings = {name: _compact_holdings(index, state.pop(name)) for name in HOLDING_TABLES}
     tables: dict[str, Mapping[Hashable, Any]] = {
         name: state.pop(name) for name in INDEX_TABLES if name in state
     }
@@ -166,9 +175,6 @@ def read_store(path: Path, fingerprint: str, generation: int) -> tuple[Index, Cl
     """The index kept in `path` and the function that closes the file after the last look-up
     (the index reads from it lazily); None when the file is not a store for this code and
     this registry generation, or cannot be read."""
-    from bot.answering.index import HOLDING_TABLES, Index, LazyHoldings
-    from bot.registry.data import RegistryData
-
     connection = _open(path)
     if connection is None:
         return None
@@ -274,7 +280,60 @@ class StoredTable(Mapping[Hashable, Any]):
         return len(self._all_keys())
 
 
-class StoredPeople(Sequence["PersonRec"]):
+class LazyHoldings:
+    """A holdings table read back from the store: positions of people and their roles, turned
+    into Holding lists only for the keys a question asks about."""
+
+    def __init__(
+        self, compact: Mapping[Hashable, tuple[int, ...]], people: Sequence[PersonRec]
+    ) -> None:
+        self._compact = compact
+        self._people = people
+        self._made: dict[Hashable, list[Holding]] = {}
+
+    def get(self, key: Hashable, default: list[Holding] | None = None) -> list[Holding] | None:
+        """The holdings filed under `key`, or `default`."""
+        made = self._made.get(key)
+        if made is None:
+            flat = self._compact.get(key)
+            if flat is None:
+                return default
+            people = self._people
+            made = self._made[key] = [
+                Holding(people[flat[i]], people[flat[i]].roles[flat[i + 1]])
+                for i in range(0, len(flat), 2)
+            ]
+        return made
+
+    def __getitem__(self, key: Hashable) -> list[Holding]:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._compact
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._compact)
+
+    def __len__(self) -> int:
+        return len(self._compact)
+
+    def keys(self) -> Iterable[Hashable]:
+        """Every key, as a dict has them."""
+        return self._compact.keys()
+
+    def items(self) -> Iterator[tuple[Hashable, list[Holding]]]:
+        """(key, holdings) for every key, each list made now."""
+        return ((key, self[key]) for key in self._compact)
+
+    def values(self) -> Iterator[list[Holding]]:
+        """Every key's holdings, each list made now."""
+        return (self[key] for key in self._compact)
+
+
+class StoredPeople(Sequence[PersonRec]):
     """The registry's people in registry order, each read when first asked for."""
 
     def __init__(self, connection: sqlite3.Connection, count: int) -> None:
@@ -314,7 +373,7 @@ class StoredPeople(Sequence["PersonRec"]):
         return (self._made[i] for i in range(self._count))
 
 
-class PeopleByKey(Mapping[str, "PersonRec"]):
+class PeopleByKey(Mapping[str, PersonRec]):
     """People by key, made from the stored positions and people."""
 
     def __init__(self, positions: StoredTable, people: StoredPeople) -> None:
