@@ -29,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
+    Update,
     bindparam,
     func,
     select,
@@ -692,42 +693,29 @@ class Outbox:
         return found
 
 
-# Built once (statement construction costs more than the UPDATE itself): the rows with these
-# ids still claimed by `owner` are sent at `now`.
+# Built once (statement construction costs more than the UPDATE itself): the rows still
+# claimed by `owner` are sent at `now`.
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_MARK_SENT = (
-    update(_OUTBOX)
-    .where(
-        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-        _OUTBOX.c.status == SENDING,
-        _OUTBOX.c.claimed_by == bindparam("owner"),
-    )
-    .values(
-        status=SENT,
-        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
-        last_error=None,
-        claimed_at=None,
-        claimed_by=None,
-    )
-)
 
-# The same for one row: a plain parameter, not an expanding IN list that is rendered again
-# on every execution.
-_MARK_ONE_SENT = (
-    update(_OUTBOX)
-    .where(
-        _OUTBOX.c.id == bindparam("row"),
-        _OUTBOX.c.status == SENDING,
-        _OUTBOX.c.claimed_by == bindparam("owner"),
+
+def _mark_sent(rows: ColumnElement[bool]) -> Update:
+    return (
+        update(_OUTBOX)
+        .where(rows, _OUTBOX.c.status == SENDING, _OUTBOX.c.claimed_by == bindparam("owner"))
+        .values(
+            status=SENT,
+            sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
+            last_error=None,
+            claimed_at=None,
+            claimed_by=None,
+        )
     )
-    .values(
-        status=SENT,
-        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
-        last_error=None,
-        claimed_at=None,
-        claimed_by=None,
-    )
-)
+
+
+# Rows by a list of ids; and one row by a plain parameter, not an expanding IN list that is
+# rendered again on every execution.
+_MARK_SENT = _mark_sent(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+_MARK_ONE_SENT = _mark_sent(_OUTBOX.c.id == bindparam("row"))
 
 
 def _span(age: timedelta) -> str:
