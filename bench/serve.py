@@ -77,24 +77,13 @@ def minimal_app(document: bytes, headers: dict[str, str]) -> web.Application:
     """An aiohttp application serving `document` at /calendar/programme.ics with the ETag (and
     the other headers) coordbot's server sent for it: If-None-Match with weak comparison and
     `*` gives 304, as in bot/web.py. No registry, no cache, no thread."""
-    etag = headers["ETag"]
-    wanted = etag.strip('"')
+    from bot.web import etag_matches  # the same comparison, so both answer alike
 
-    def matches(header: str | None) -> bool:
-        if not header:
-            return False
-        for item in header.split(","):
-            tag = item.strip()
-            if tag == "*":
-                return True
-            if tag.startswith("W/"):
-                tag = tag[2:]
-            if tag.strip('"') == wanted:
-                return True
-        return False
+    etag = headers["ETag"]
 
     async def feed(request: web.Request) -> web.Response:
-        if matches(request.headers.get("If-None-Match")):
+        header = request.headers.get("If-None-Match")
+        if header is not None and etag_matches(header, etag):
             return web.Response(status=304, headers=headers)
         return web.Response(
             body=document, headers=headers, content_type="text/calendar", charset="utf-8"

@@ -242,8 +242,7 @@ def _not_modified(request: web.Request, head: FeedHead) -> bool:
     header = request.headers.get("If-None-Match")
     if header is None:
         return _not_modified_since(request, head.last_modified)
-    # A client polling a feed sends back the ETag it was given, byte for byte.
-    return header == head.etag or _etag_matches(header, head.etag)
+    return etag_matches(header, head.etag)
 
 
 def _not_modified_since(request: web.Request, modified: datetime | None) -> bool:
@@ -260,8 +259,10 @@ def _not_modified_since(request: web.Request, modified: datetime | None) -> bool
     return modified.replace(microsecond=0) <= since
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     """If-None-Match uses weak comparison (RFC 9110 13.1.2); '*' matches any feed."""
+    if header == etag:
+        return True  # a client polling a feed sends back the ETag it was given, byte for byte
     if not header:
         return False
     wanted = etag.strip('"')
