@@ -80,10 +80,7 @@ def answer_people(ctx: Context) -> Answer | None:
         return place_in_body(ctx, places[0])
     if places:
         # Every place asked about gets its part, the unregistered and misspelt ones too.
-        answers = [place_people(ctx, place) for place in places]
-        answers += [not_in_programme(ctx, *place) for place in unregistered]
-        answers += [near_miss(ctx, miss) for miss in place_misses(ctx)]
-        return answers[0] if len(answers) == 1 else merge(answers)
+        return _joined([*_place_parts(ctx), *(near_miss(ctx, m) for m in place_misses(ctx))])
     if m.keys("org") or m.keys("audience"):
         return body_people(ctx)
     unknown_runs = [r for r in m.name_runs if r.unknown]
@@ -97,12 +94,22 @@ def answer_people(ctx: Context) -> Answer | None:
 def place_overview(ctx: Context) -> Answer:
     """Who is registered at the places the question names (each its part), or the hint of
     what can be asked when it names none."""
+    parts = _place_parts(ctx)
+    return _joined(parts) if parts else ctx.not_found(ctx.hint())
+
+
+def _place_parts(ctx: Context) -> list[Answer]:
+    """A part for each place the question names: who is there, or that it is outside."""
     m = ctx.mentions
-    answers = [place_people(ctx, place) for place in m.keys("place")]
-    answers += [not_in_programme(ctx, *place) for place in m.unregistered_places()]
-    if not answers:
-        return ctx.not_found(ctx.hint())
-    return answers[0] if len(answers) == 1 else merge(answers)
+    return [
+        *(place_people(ctx, place) for place in m.keys("place")),
+        *(not_in_programme(ctx, *place) for place in m.unregistered_places()),
+    ]
+
+
+def _joined(parts: list[Answer]) -> Answer:
+    """One part as it is (merging would fold its repeated contacts), several merged."""
+    return parts[0] if len(parts) == 1 else merge(parts)
 
 
 def _has_known_name(ctx: Context, run: NameRun) -> bool:
