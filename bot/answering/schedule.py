@@ -71,7 +71,7 @@ def best_events(ctx: Context, events: list[EventRec]) -> list[EventRec]:
         # for whatever else is streamed.
         ignored = {"stream"}
         wanted = wanted - ignored
-    sides = _joined_sides(ctx, ignored)
+    sides = _joined_sides(ctx, ignored, wanted & lexicon.EVENT_TRIGGERS)
     if sides:
         return list(dict.fromkeys(e for side in sides for e in _best(ctx, events, side)))
     return _best(ctx, events, wanted)
@@ -80,10 +80,11 @@ def best_events(ctx: Context, events: list[EventRec]) -> list[EventRec]:
 _AND = frozenset({"and", "og", "&"})
 
 
-def _joined_sides(ctx: Context, ignored: set[str]) -> list[set[str]]:
+def _joined_sides(ctx: Context, ignored: set[str], kinds: set[str]) -> list[set[str]]:
     """The concepts of each side of an "and" when more than one side names an event of its
     own, with a kind word of its own ("the county meeting and the steering group meeting",
-    not "the meeting for counties and municipalities"); else none."""
+    not "the meeting for counties and municipalities"); else none. `kinds`, the question's
+    kind words, count for every side."""
     words = ctx.mentions.words
     if not _AND.intersection(words):
         return []
@@ -94,7 +95,6 @@ def _joined_sides(ctx: Context, ignored: set[str]) -> list[set[str]]:
         else:
             sides[-1].append(word)
     index = ctx.index
-    kinds = query_concepts(ctx) & lexicon.EVENT_TRIGGERS
     found = []
     for side in sides:
         named = index.concepts(side) & index.known_event_concepts
@@ -286,24 +286,19 @@ def answer_next(ctx: Context) -> Answer:
     ahead = sorted(_place_filter(ctx, _upcoming(ctx, _live(ctx))), key=_order)
     wanted = query_concepts(ctx)
     upcoming = best_events(ctx, ahead) if wanted else ahead
-    if not upcoming and ahead and wanted <= lexicon.EVENT_TRIGGERS:
-        # "What is the next milestone?" with none ahead but a meeting ahead: say so, and
-        # name what does come next rather than what lies behind.
-        first = ahead[0].start_date
-        group = [e for e in ahead if e.start_date == first]
-        text = ctx.msg(
-            "no_kind_next",
-            day=render.fmt_date(ctx.today, ctx.lang),
-            next=render.fmt_date(first, ctx.lang),
-        )
-        return ctx.answer(
-            text + "\n" + _lines(ctx, group, with_date=False), events=ctx.event_views(group)
-        )
-    if not upcoming:
+    # "What is the next milestone?" with none ahead but a meeting ahead: say so, and name
+    # what does come next rather than what lies behind.
+    other_kind = not upcoming and bool(ahead) and wanted <= lexicon.EVENT_TRIGGERS
+    if not upcoming and not other_kind:
         return _nothing_ahead(ctx)
-    first = upcoming[0].start_date
-    group = [e for e in upcoming if e.start_date == first]
-    text = ctx.msg("next_on", day=render.fmt_date(first, ctx.lang))
+    shown = ahead if other_kind else upcoming
+    first = shown[0].start_date
+    group = [e for e in shown if e.start_date == first]
+    day = render.fmt_date(first, ctx.lang)
+    if other_kind:
+        text = ctx.msg("no_kind_next", day=render.fmt_date(ctx.today, ctx.lang), next=day)
+    else:
+        text = ctx.msg("next_on", day=day)
     return ctx.answer(
         text + "\n" + _lines(ctx, group, with_date=False), events=ctx.event_views(group)
     )
