@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.resources import SEED_FILE
+from bot.textnorm import FORMAT_CONTROLS
 
 ENV_PREFIX = "COORDBOT_"
 CONFIG_ENV = "COORDBOT_CONFIG"
@@ -340,9 +341,7 @@ def _validate(config: Config) -> None:
     parse_duration(config.delivery.give_up_after, "delivery.give_up_after")
     if config.delivery.retention_days < 0:
         raise ConfigError("delivery.retention_days must be 0 (keep forever) or more days")
-    controls = re.compile(
-        r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
-    )
+    controls = re.compile(rf"[\x00-\x1f\x7f-\x9f{FORMAT_CONTROLS}]")
     for section, key in _WRITTEN_VALUES:
         value = getattr(getattr(config, section), key)
         match = controls.search(value)

@@ -21,6 +21,7 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import EmailConfig
+from bot.textnorm import FORMAT_CONTROLS
 
 if TYPE_CHECKING:
     import aiosmtplib
@@ -35,9 +36,7 @@ _HEADER_CONTROL = re.compile(
 )
 # Line and format controls refused in every stored text (registry, chat edits, config): they
 # break headers and calendar lines later, or hide what a text says (bidi overrides).
-UNICODE_CONTROLS = re.compile(
-    r"[\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
-)
+UNICODE_CONTROLS = re.compile(rf"[\x85{FORMAT_CONTROLS}]")
 # What str.splitlines() (and so the email package) takes for the end of a line.
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"

@@ -13,6 +13,10 @@ _LETTER_FOLD = str.maketrans(
 _DIGRAPH_FOLD = (("aa", "a"), ("ae", "a"), ("oe", "o"))
 _NON_WORD = re.compile(r"[^0-9a-z@.\-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode line separators and invisible format controls (direction marks, bidi embeddings,
+# overrides and isolates, the Arabic letter mark, BOM), as the body of a regex character
+# class: every stored text (registry, chat edits, config values) refuses them.
+FORMAT_CONTROLS = r"\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff"
 
 
 def strip_controls(text: str) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.textnorm import FORMAT_CONTROLS
+
 EVENT_KINDS = ("meeting", "deadline", "milestone")
 
 
@@ -469,9 +471,7 @@ def _moment(value: Any, zone: ZoneInfo, where: str, problems: list[str]) -> date
 
 # Unicode line separators, C1 controls and invisible format controls (bidi overrides, direction
 # marks, BOM): refused in the registry file like in every other entry.
-_UNSAFE_TEXT = re.compile(
-    r"[\x80-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
-)
+_UNSAFE_TEXT = re.compile(rf"[\x80-\x9f{FORMAT_CONTROLS}]")
 
 
 def _control_problems(value: Any, where: str, problems: list[str]) -> None:
